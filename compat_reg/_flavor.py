@@ -1,0 +1,102 @@
+"""The one place that decides which Keras compat_reg talks to, and what differs.
+
+TensorFlow 2.16+ ships Keras 3 as ``tf.keras``; setting ``TF_USE_LEGACY_KERAS=1``
+before TensorFlow is imported makes ``tf.keras`` the tf_keras 2.x package instead.
+compat_reg follows the same switch, so a process uses exactly one Keras, the one
+``tf.keras`` is. Every module that needs Keras asks this module rather than testing
+versions itself.
+
+What differs between the flavors, and is exposed here as data:
+
+================================  ==================  =====================
+behaviour                         Keras 3             tf_keras (2.x)
+================================  ==================  =====================
+activity loss divided by batch    yes (>= 3.14)       yes
+regularizers on frozen weights    not counted         counted
+zero-argument ``add_loss(fn)``    removed             supported
+``compiled_loss`` includes reg.   yes                 no
+serialization registry            ``keras.saving``    ``tf_keras.utils``
+================================  ==================  =====================
+"""
+
+import functools
+import os
+
+
+def legacy_keras_requested():
+    """True when ``TF_USE_LEGACY_KERAS`` asks for tf_keras (same parsing as TF)."""
+    return os.environ.get("TF_USE_LEGACY_KERAS", "").lower() in ("1", "true", "yes")
+
+
+@functools.lru_cache(maxsize=None)
+def keras():
+    """The Keras module in use: ``keras`` (Keras 3) or ``tf_keras``."""
+    if legacy_keras_requested():
+        import tf_keras
+
+        return tf_keras
+    import keras as keras3
+
+    return keras3
+
+
+def is_keras3():
+    """True when the Keras in use is Keras 3."""
+    return not legacy_keras_requested()
+
+
+def name():
+    """``"keras3"`` or ``"tf_keras"``, for reports and test ids."""
+    return "keras3" if is_keras3() else "tf_keras"
+
+
+def version():
+    """The version string of the Keras in use."""
+    return keras().__version__
+
+
+def register_serializable(package="compat_reg"):
+    """Class decorator registering a class with the active flavor's registry.
+
+    Keras 3 looks objects up in ``keras.saving``'s registry, tf_keras in
+    ``tf_keras.utils``'; a ``.keras`` / H5 / SavedModel file names the class as
+    ``"compat_reg>ClassName"``.
+    """
+
+    def decorate(cls):
+        k = keras()
+        registry = k.saving if is_keras3() else k.utils
+        return registry.register_keras_serializable(package=package)(cls)
+
+    return decorate
+
+
+def activity_loss_divided_by_batch():
+    """Whether this Keras divides an ``activity_regularizer`` penalty by the batch size.
+
+    tf_keras and ``tf.compat.v1.layers`` always did; Keras 3 does from 3.14 on
+    (earlier Keras 3 releases added the raw sum).
+    """
+    if not is_keras3():
+        return True
+    major, minor = (int(p) for p in version().split(".")[:2])
+    return (major, minor) >= (3, 14)
+
+
+def frozen_weights_regularized():
+    """Whether this Keras adds regularizers of non-trainable weights to ``losses``.
+
+    Keras 3 only looks at ``trainable_weights``; tf_keras, like the TF1
+    collection, counts every weight created with a regularizer.
+    """
+    return not is_keras3()
+
+
+def supports_callable_add_loss():
+    """Whether ``layer.add_loss(lambda: ...)`` is supported (tf_keras only)."""
+    return not is_keras3()
+
+
+def compiled_loss_includes_regularization():
+    """Keras 3's ``compute_loss`` adds ``model.losses``; tf_keras' ``compiled_loss`` does not."""
+    return is_keras3()

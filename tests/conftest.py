@@ -1,0 +1,35 @@
+"""Shared fixtures: a fresh tf.compat.v1 graph + Session per graph-mode test."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from compat_reg import _flavor  # noqa: E402
+
+
+@pytest.fixture
+def graph():
+    """A fresh ``tf.Graph`` made default for the test; never a leftover default graph."""
+    g = tf.Graph()
+    with g.as_default():
+        yield g
+
+
+@pytest.fixture
+def sess(graph):
+    """A ``tf.compat.v1.Session`` on the fresh ``graph`` fixture."""
+    with tf.compat.v1.Session(graph=graph) as session:
+        yield session
+
+
+@pytest.fixture
+def keras():
+    """The Keras module the suite runs under (Keras 3, or tf_keras with TF_USE_LEGACY_KERAS=1)."""
+    return _flavor.keras()
+
+
+def pytest_report_header(config):
+    return f"compat_reg flavor: {_flavor.name()} {_flavor.version()}, tensorflow {tf.__version__}"
