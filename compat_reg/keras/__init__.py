@@ -1,0 +1,5 @@
+"""compat_reg.keras: the bridge between TF1 graph collections and Keras ``model.losses``.
+
+Works with the Keras that ``tf.keras`` is (Keras 3, or tf_keras under
+``TF_USE_LEGACY_KERAS=1``); see ``compat_reg._flavor``.
+"""
