@@ -9,6 +9,14 @@ import tensorflow as tf  # noqa: E402
 
 from compat_reg import _flavor  # noqa: E402
 
+# Two logical CPU devices for tf.distribute.MirroredStrategy tests. This must run
+# before TensorFlow initializes its runtime, i.e. at conftest import.
+_CPUS = tf.config.list_physical_devices("CPU")
+tf.config.set_logical_device_configuration(
+    _CPUS[0], [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()]
+)
+LOGICAL_CPUS = [d.name for d in tf.config.list_logical_devices("CPU")]
+
 
 @pytest.fixture
 def graph():
