@@ -1,0 +1,1 @@
+"""migration.equivalence: the staged numerical equivalence checker (TF1 graph vs Keras)."""
