@@ -3,3 +3,5 @@
 Works with the Keras that ``tf.keras`` is (Keras 3, or tf_keras under
 ``TF_USE_LEGACY_KERAS=1``); see ``compat_reg._flavor``.
 """
+
+from compat_reg.keras.callable_loss import add_callable_loss
