@@ -31,6 +31,8 @@ returns a scalar zero instead, because Keras sums its losses and cannot take
 ``None``.
 """
 
+import json
+import math
 import numbers
 
 import tensorflow as tf
@@ -41,19 +43,46 @@ _ZERO_SCALE_DISABLES = "Scale of 0 disables regularizer."
 
 
 def _validate_scale(scale, arg_name, message):
-    """tf_slim's checks, with tf_slim's messages and ``ValueError``.
+    """tf_slim's checks, with tf_slim's messages and ``ValueError``, plus two of ours.
 
-    Integers (including ``True``) are refused because TF1 refused them: a scale of
-    ``1`` was almost always a typo for ``1e-1`` or similar. Tensors and variables
-    are accepted unchecked, as in TF1.
+    As tf_slim: integers (including ``True``) are refused (``"scale cannot be an
+    integer: 1"``; a scale of ``1`` was almost always a typo for ``1.0`` or
+    ``1e-1``), negative floats too (``message % scale``), and ``0.0`` is logged
+    as disabling the regularizer. Tensors and variables are accepted.
+
+    Ours (tf_slim accepted them and produced NaN/inf losses): a non-finite float,
+    and a tensor scale that is statically known to be non-scalar or negative.
     """
     if isinstance(scale, numbers.Integral):
         raise ValueError("%s cannot be an integer: %s" % (arg_name, scale))
     if isinstance(scale, numbers.Real):
+        if math.isnan(scale) or math.isinf(scale):
+            raise ValueError(
+                f"Invalid value for argument `{arg_name}`: expected a finite non-negative "
+                f"float. Received: {arg_name}={scale!r}."
+            )
         if scale < 0.0:
             raise ValueError(message % scale)
         if scale == 0.0:
             tf.compat.v1.logging.info(_ZERO_SCALE_DISABLES)
+        return
+    if isinstance(scale, (tf.Tensor, tf.Variable)):
+        rank = scale.shape.ndims
+        if rank not in (0, None):
+            raise ValueError(
+                f"Invalid value for argument `{arg_name}`: a tensor scale must be a scalar. "
+                f"Received: {arg_name}={scale!r} of shape {scale.shape}. Pass a scalar "
+                "tensor or variable (e.g. tf.Variable(1e-4))."
+            )
+        if not tf.as_dtype(scale.dtype).base_dtype.is_floating:
+            raise ValueError(
+                f"Invalid value for argument `{arg_name}`: a tensor scale must be floating "
+                f"point. Received: {arg_name}={scale!r}. Create it with a float dtype."
+            )
+        if isinstance(scale, tf.Tensor):
+            static = tf.get_static_value(scale)
+            if static is not None and float(static) < 0.0:
+                raise ValueError(message % float(static))
 
 
 def _is_static_zero(scale):
@@ -61,23 +90,57 @@ def _is_static_zero(scale):
 
 
 def _in_tf1_graph_mode():
-    """True while building a TF1 ``tf.Graph`` (not eager, not a ``tf.function``)."""
-    return not tf.compat.v1.executing_eagerly_outside_functions() and not tf.executing_eagerly()
+    """True while building a TF1 ``tf.Graph`` (not eager, not a ``tf.function`` traced from eager)."""
+    return not tf.compat.v1.executing_eagerly_outside_functions()
 
 
-def _as_tensor_input(weights):
-    """Let tensors and ``tf.Variable`` through as they are; convert Keras 3 variables.
+def _describe(weights):
+    """A name for error messages: variable path/name, tensor name, or the type."""
+    for attr in ("path", "name"):
+        try:
+            value = getattr(weights, attr)
+        except (AttributeError, ValueError):
+            continue
+        if isinstance(value, str) and value:
+            return value
+    return f"<{type(weights).__name__} of shape {getattr(weights, 'shape', '?')}>"
 
-    A Keras 3 variable wraps a ``tf.Variable`` and reports ``dtype`` as a string;
-    converting it gives the tensor TF1 code expects.
+
+def _as_tensor_input(weights, regularizer):
+    """Check the weights are floating point; convert Keras 3 variables and arrays.
+
+    Tensors and ``tf.Variable`` go through as they are (tf_slim's op names); a
+    Keras 3 variable wraps a ``tf.Variable`` and reports ``dtype`` as a string,
+    so it is converted (which reads it, keeping the gradient path).
+
+    Raises:
+      TypeError: integer/bool/string weights, naming them. tf_slim raised
+        ``TypeError: Expected int32, but got 0.1 of type 'float'``; Keras 3
+        silently returns 0 for an integer variable.
     """
+    dtype = tf.as_dtype(getattr(weights, "dtype", None) or tf.convert_to_tensor(weights).dtype)
+    if not (dtype.base_dtype.is_floating or dtype.base_dtype.is_complex):
+        raise TypeError(
+            f"{regularizer!r} cannot regularize {_describe(weights)!r}: its dtype is "
+            f"{dtype.base_dtype.name}, and a weight penalty is only defined for floating-point "
+            "weights (Keras 3 silently returns 0 here). Do not pass a regularizer for integer "
+            "variables (counters, step variables, lookup ids), or cast them with tf.cast if "
+            "you really mean to penalize their values."
+        )
     if isinstance(weights, (tf.Tensor, tf.Variable)):
         return weights
     return tf.convert_to_tensor(weights)
 
 
-def _base_dtype(weights):
-    return tf.as_dtype(weights.dtype).base_dtype
+def _scale_tensor(scale, dtype):
+    """tf_slim's ``convert_to_tensor(scale, dtype=weights.dtype.base_dtype, name="scale")``.
+
+    A float tensor/variable scale of another float dtype is cast instead (tf_slim
+    raised a conversion ``ValueError``); the cast keeps its gradient.
+    """
+    if isinstance(scale, (tf.Tensor, tf.Variable)) and tf.as_dtype(scale.dtype).base_dtype != dtype:
+        return tf.cast(scale, dtype, name="scale")
+    return tf.convert_to_tensor(scale, dtype=dtype, name="scale")
 
 
 def _scale_config(scale, arg_name):
@@ -91,8 +154,29 @@ def _scale_config(scale, arg_name):
     )
 
 
-class Regularizer:
-    """Base class: a callable ``penalty = regularizer(weights)`` with a config."""
+def _register(cls):
+    """Register with the active Keras flavor's serialization registry.
+
+    Keras 3 finds the class by its registered name ``"compat_reg>Name"``. tf_keras
+    writes configs in the new format (class name + registered name) but reads H5
+    files and SavedModels through its legacy path, which looks the *bare* class
+    name up in the custom objects; so under tf_keras the bare name is added to
+    ``tf_keras.utils.get_custom_objects()`` too (without replacing anything).
+    """
+    cls = _flavor.register_serializable()(cls)
+    if not _flavor.is_keras3():
+        _flavor.keras().utils.get_custom_objects().setdefault(cls.__name__, cls)
+    return cls
+
+
+class Regularizer(_flavor.keras().regularizers.Regularizer):
+    """Base class: a callable ``penalty = regularizer(weights)`` with a config.
+
+    A subclass of the active Keras flavor's ``Regularizer``, so both Keras 3 and
+    tf_keras accept it wherever a regularizer goes and serialize it without
+    warnings. Two regularizers are equal when they have the same class and
+    config (tensor-scaled ones only to themselves).
+    """
 
     def __call__(self, weights):
         raise NotImplementedError
@@ -107,18 +191,21 @@ class Regularizer:
     def __eq__(self, other):
         return type(self) is type(other) and _comparable(self) == _comparable(other)
 
+    def __ne__(self, other):
+        return not self == other
+
     def __hash__(self):
-        return id(self)
+        return hash((type(self).__name__, _comparable(self)))
 
 
 def _comparable(reg):
     try:
-        return reg.get_config()
-    except ValueError:
+        return json.dumps(reg.get_config(), sort_keys=True)
+    except (ValueError, TypeError, NotImplementedError):
         return id(reg)
 
 
-@_flavor.register_serializable()
+@_register
 class L1Regularizer(Regularizer):
     """TF1 L1: ``penalty = scale * reduce_sum(abs(weights))``.
 
@@ -139,9 +226,9 @@ class L1Regularizer(Regularizer):
     def __call__(self, weights):
         if _is_static_zero(self.scale) and _in_tf1_graph_mode():
             return None
-        weights = _as_tensor_input(weights)
+        weights = _as_tensor_input(weights, self)
         with tf.compat.v1.name_scope(self.scope, "l1_regularizer", [weights]) as name:
-            my_scale = tf.convert_to_tensor(self.scale, dtype=_base_dtype(weights), name="scale")
+            my_scale = _scale_tensor(self.scale, tf.as_dtype(weights.dtype).base_dtype)
             return tf.multiply(my_scale, tf.reduce_sum(tf.abs(weights)), name=name)
 
     def get_config(self):
@@ -151,7 +238,7 @@ class L1Regularizer(Regularizer):
         return f"l1_regularizer(scale={self.scale!r})"
 
 
-@_flavor.register_serializable()
+@_register
 class L2Regularizer(Regularizer):
     """TF1 L2: ``penalty = scale * tf.nn.l2_loss(weights) = scale * reduce_sum(weights**2) / 2``.
 
@@ -170,9 +257,9 @@ class L2Regularizer(Regularizer):
     def __call__(self, weights):
         if _is_static_zero(self.scale) and _in_tf1_graph_mode():
             return None
-        weights = _as_tensor_input(weights)
+        weights = _as_tensor_input(weights, self)
         with tf.compat.v1.name_scope(self.scope, "l2_regularizer", [weights]) as name:
-            my_scale = tf.convert_to_tensor(self.scale, dtype=_base_dtype(weights), name="scale")
+            my_scale = _scale_tensor(self.scale, tf.as_dtype(weights.dtype).base_dtype)
             return tf.multiply(my_scale, tf.nn.l2_loss(weights), name=name)
 
     def get_config(self):
@@ -182,7 +269,7 @@ class L2Regularizer(Regularizer):
         return f"l2_regularizer(scale={self.scale!r})"
 
 
-@_flavor.register_serializable()
+@_register
 class SumRegularizer(Regularizer):
     """TF1 ``sum_regularizer``: ``penalty = add_n([r(weights) for r in regularizers])``.
 
@@ -196,14 +283,14 @@ class SumRegularizer(Regularizer):
         self.scope = scope
 
     def __call__(self, weights):
-        weights = _as_tensor_input(weights)
+        weights = _as_tensor_input(weights, self)
         with tf.compat.v1.name_scope(self.scope, "sum_regularizer", [weights]) as name:
             tensors = [t for t in (reg(weights) for reg in self.regularizer_list) if t is not None]
             if tensors:
                 return tf.math.add_n(tensors, name=name)
         if _in_tf1_graph_mode():
             return None
-        return tf.zeros([], dtype=_base_dtype(weights))
+        return tf.zeros([], dtype=tf.as_dtype(weights.dtype).base_dtype)
 
     def get_config(self):
         serialize = _flavor.keras().regularizers.serialize
@@ -293,6 +380,27 @@ class NoExactKerasEquivalent(ValueError):
     """Raised when a regularizer has no Keras (or TF1) counterpart with the same values."""
 
 
+_KERAS_MODULE_ROOTS = ("keras", "tf_keras")
+_KERAS_KINDS = ("L1", "L2", "L1L2")
+
+
+def _keras_kind(reg):
+    """``"L1"``, ``"L2"`` or ``"L1L2"`` for exactly those Keras 3 / tf_keras classes, else ``None``.
+
+    Subclasses are excluded on purpose: they may override ``__call__``.
+    """
+    cls = type(reg)
+    if cls.__name__ in _KERAS_KINDS and cls.__module__.split(".")[0] in _KERAS_MODULE_ROOTS:
+        return cls.__name__
+    return None
+
+
+def _keras_coefficients(reg):
+    """``(l1, l2)`` of a Keras ``L1``/``L2``/``L1L2`` as Python floats."""
+    config = reg.get_config()
+    return float(config.get("l1", 0.0) or 0.0), float(config.get("l2", 0.0) or 0.0)
+
+
 def _l1_l2_coefficients(reg):
     """Return ``(a, b)`` such that ``reg(w) == a * sum(|w|) + b * sum(w**2)`` (Keras form)."""
     if isinstance(reg, L1Regularizer):
@@ -305,10 +413,15 @@ def _l1_l2_coefficients(reg):
             ma, mb = _l1_l2_coefficients(member)
             a, b = a + ma, b + mb
         return a, b
+    if _keras_kind(reg) is not None:
+        return _keras_coefficients(reg)
     raise NoExactKerasEquivalent(
         f"Cannot convert {reg!r} to a Keras regularizer: only compat_reg l1/l2/l1_l2/sum "
-        "regularizers have exact Keras equivalents. Wrap a custom penalty in a Keras "
-        "`Regularizer` subclass instead."
+        "regularizers (and Keras L1/L2/L1L2 inside a sum) have exact Keras equivalents; "
+        "tf_slim closures and custom callables do not. Build the regularizer with "
+        "compat_reg.l1_regularizer/l2_regularizer/..., or keep the compat_reg object (it "
+        "works as a Keras kernel_regularizer), or wrap a custom penalty in a Keras "
+        "`Regularizer` subclass."
     )
 
 
@@ -355,28 +468,30 @@ def from_keras(keras_regularizer):
     """The compat_reg (TF1) regularizer with exactly the values of a Keras one.
 
     ``L1(a)`` -> ``l1_regularizer(a)``, ``L2(b)`` -> ``l2_regularizer(2 * b)``,
-    ``L1L2(a, b)`` -> ``l1_l2_regularizer(a, 2 * b)``; ``None`` -> ``None``.
+    ``L1L2(a, b)`` -> ``l1_l2_regularizer(a, 2 * b)``; ``None`` -> ``None``; a
+    compat_reg regularizer is returned as it is. Works for Keras 3 and tf_keras
+    objects alike.
 
     Raises:
-      NoExactKerasEquivalent: for any other Keras regularizer (e.g.
-        ``OrthogonalRegularizer``), which has no TF1 counterpart.
+      NoExactKerasEquivalent: for any other regularizer (e.g.
+        ``OrthogonalRegularizer``, a subclass of ``L2``, a plain function), which
+        has no TF1 counterpart with the same values.
     """
     if keras_regularizer is None:
         return None
     if isinstance(keras_regularizer, Regularizer):
         return keras_regularizer
-    config = getattr(keras_regularizer, "get_config", lambda: None)()
-    kind = type(keras_regularizer).__name__
-    if kind in ("L1", "L2", "L1L2") and isinstance(config, dict):
-        a = float(config.get("l1", 0.0) or 0.0)
-        b = float(config.get("l2", 0.0) or 0.0)
-        if kind == "L1":
-            return l1_regularizer(a)
-        if kind == "L2":
-            return l2_regularizer(2.0 * b)
-        return l1_l2_regularizer(a, 2.0 * b)
-    raise NoExactKerasEquivalent(
-        f"Cannot convert Keras regularizer {keras_regularizer!r} ({kind}) to TF1: only L1, L2 "
-        "and L1L2 have TF1 counterparts. Use the Keras regularizer directly; compat_reg's "
-        "collection functions accept any callable."
-    )
+    kind = _keras_kind(keras_regularizer)
+    if kind is None:
+        raise NoExactKerasEquivalent(
+            f"Cannot convert {keras_regularizer!r} ({type(keras_regularizer).__module__}."
+            f"{type(keras_regularizer).__name__}) to a TF1 regularizer: only Keras L1, L2 and "
+            "L1L2 have exact TF1 counterparts. Keep the Keras regularizer (TF1 code accepts "
+            "any callable penalty = regularizer(weights))."
+        )
+    a, b = _keras_coefficients(keras_regularizer)
+    if kind == "L1":
+        return l1_regularizer(a)
+    if kind == "L2":
+        return l2_regularizer(2.0 * b)
+    return l1_l2_regularizer(a, 2.0 * b)

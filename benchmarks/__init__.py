@@ -1,0 +1,1 @@
+"""Runnable benchmarks (`python -m benchmarks.<name> [--quick]`); `make bench` runs them all."""

@@ -1,0 +1,32 @@
+"""Small shared timing helpers: median of N runs, ratio lines.
+
+Benchmarks print ratios against a baseline measured in the same run; timings are
+never asserted anywhere.
+"""
+
+import statistics
+import time
+
+
+def median_seconds(fn, repeat=5, warmup=1):
+    """Median wall time in seconds of ``fn()`` over ``repeat`` runs, after ``warmup`` runs."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def ratio_line(name, seconds, baseline_name, baseline_seconds, width=44):
+    """One aligned line: ``name  12.3 ms  1.42x baseline_name``."""
+    return (
+        f"{name:<{width}} {seconds * 1e3:9.2f} ms  "
+        f"{seconds / baseline_seconds:6.2f}x {baseline_name}"
+    )
+
+
+def print_ratio(name, seconds, baseline_name, baseline_seconds, width=44):
+    print(ratio_line(name, seconds, baseline_name, baseline_seconds, width), flush=True)
