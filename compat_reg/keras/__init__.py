@@ -5,8 +5,8 @@ Works with the Keras that ``tf.keras`` is (Keras 3, or tf_keras under
 """
 
 from compat_reg.keras.callable_loss import add_callable_loss
-
 from compat_reg.keras.conventions import ActivityLoss
 from compat_reg.keras.conventions import Conventions
 from compat_reg.keras.conventions import FrozenWeights
 from compat_reg.keras.conventions import record_activity_loss
+from compat_reg.keras.loss_split import LossSplit
