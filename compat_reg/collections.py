@@ -142,7 +142,8 @@ def get_regularization_loss(scope=None, name="total_regularization_loss"):
       ValueError: a loss in the collection is not a scalar (names it).
       TypeError: the losses have different dtypes (names them).
     """
-    losses = get_regularization_losses(scope)
+    require_graph_mode("get_regularization_loss")
+    losses = tf.compat.v1.get_collection(REGULARIZATION_LOSSES, scope)
     if losses:
         tensors = [_resolved(loss) for loss in losses]
         check_summable(tensors, "get_regularization_loss")
