@@ -10,3 +10,4 @@ from compat_reg.keras.conventions import Conventions
 from compat_reg.keras.conventions import FrozenWeights
 from compat_reg.keras.conventions import record_activity_loss
 from compat_reg.keras.loss_split import LossSplit
+from compat_reg.keras.publish import publish_losses

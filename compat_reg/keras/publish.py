@@ -1,0 +1,291 @@
+"""``publish_losses``: a Keras model's ``losses`` into a TF1 graph's ``REGULARIZATION_LOSSES``.
+
+Keras layers never write to the TF1 collection, so an unmodified TF1 training
+loop — ``tf.compat.v1.losses.get_regularization_loss()``, ``get_total_loss()``,
+``get_collection(REGULARIZATION_LOSSES)`` — trains a Keras model built in its
+graph with zero regularization. After ``publish_losses(model)`` it trains it with
+the model's regularization::
+
+    REGULARIZATION_LOSSES += [model's losses not yet published]
+
+What works under each flavor (decided from the installed Keras 3.15 / tf_keras
+2.21, and tested):
+
+* **tf_keras**: the classic TF1 way. A model built (or called) inside a
+  ``tf.Graph`` runs in graph mode; its weight regularizers, activity losses and
+  ``add_loss``/``add_callable_loss`` losses are graph tensors.
+* **Keras 3**: no TF1 graph mode as such, but a model *created* inside
+  ``with graph.as_default():`` makes graph variables (initialized by
+  ``tf.compat.v1.global_variables_initializer()``), can be called on graph
+  tensors (placeholders, ``tf.data`` iterators) and its ``losses`` are graph
+  tensors: weight regularizers read from the graph variables, and the activity
+  losses of the last call on graph tensors. A Keras 3 model created eagerly
+  cannot be used in a graph (its variables are eager); ``publish_losses``
+  raises and names the two alternatives (create it in the graph, or train it
+  the TF2 way, where ``fit`` already adds ``model.losses``).
+
+Conventions (``conventions=``, a ``compat_reg.keras.Conventions``; default
+``Conventions.tf1()``, what TF1 code did):
+
+* ``frozen_weights="count"`` (default): regularizers of non-trainable weights
+  are published, as the TF1 collection and tf_keras count them — under Keras 3,
+  which leaves them out of ``model.losses``, ``publish_losses`` adds
+  ``regularizer(w)`` for them. ``"skip"``: they are left out (Keras 3's rule),
+  under tf_keras too.
+* ``activity_loss``: Keras (tf_keras and Keras >= 3.14) already divides each
+  activity penalty by the batch size, as ``tf.compat.v1.layers`` did, so
+  ``"as_written"`` and ``"batch_mean"`` publish the Keras value. ``"sum"`` cannot
+  be recovered from a Keras activity loss and raises if the model has activity
+  regularizers.
+
+Idempotence: calling ``publish_losses`` again for the same model adds only
+losses that are new (e.g. activity losses of a new call). Keras recomputes
+weight-regularization tensors at every read of ``losses``, so "already
+published" is decided on what a tensor computes, not on tensor identity: each
+loss gets a structural signature of its graph (op types, attributes, and the
+variables, placeholders and stateful ops it reads), and the published
+signatures are counted per graph. A model whose ``losses`` legitimately holds
+two equal penalties (a layer called twice on the same input) publishes both.
+
+Published tensors are ``tf.identity`` copies named
+``<model.name>/regularization_loss[_N]``, so ``get_regularization_loss(scope=
+model.name)`` selects them.
+
+Caveat (tf_keras): ``model.losses`` holds the activity losses of *every* call.
+A functional model built on ``keras.Input(shape)`` and then called on a tensor
+``x`` has activity losses on both; the ones on the ``Input`` placeholder need it
+fed. Build the functional model on ``keras.Input(tensor=x)``, feed
+``model.input``, or use a model without activity regularizers.
+"""
+
+import collections
+import functools
+import hashlib
+import weakref
+
+import tensorflow as tf
+
+from compat_reg import _flavor
+from compat_reg.collections import REGULARIZATION_LOSSES
+from compat_reg.keras.conventions import ActivityLoss
+from compat_reg.keras.conventions import as_conventions
+
+# graph -> Counter of signatures published into it by publish_losses.
+_PUBLISHED = weakref.WeakKeyDictionary()
+
+# Ops that read state but, for the same input, compute the same value every time.
+_PURE_READS = {"ReadVariableOp", "Identity", "Enter"}
+# Leaf ops identified by name: the same op is the same variable / input.
+_NAMED_LEAVES = {"VarHandleOp", "VariableV2", "Variable", "Placeholder", "PlaceholderWithDefault"}
+
+
+def _eager_error(model_name):
+    return RuntimeError(
+        f"publish_losses(model={model_name!r}) needs a tf.compat.v1 graph, but TensorFlow is "
+        "executing eagerly and no graph was given. Call it inside `with graph.as_default():` "
+        "(the graph your TF1 training loop builds), or pass graph=. In TF2 code there is "
+        "nothing to publish: model.fit already adds model.losses, and a custom loop adds "
+        "tf.add_n(model.losses) itself."
+    )
+
+
+def _tf_variable(weight):
+    """The ``tf.Variable`` behind a Keras weight (Keras 3 wraps one in ``.value``)."""
+    if isinstance(weight, tf.Variable):
+        return weight
+    inner = getattr(weight, "value", None)
+    return inner if isinstance(inner, tf.Variable) else None
+
+
+def _check_model_in_graph(model, graph):
+    for weight in model.weights:
+        var = _tf_variable(weight)
+        if var is None:
+            continue
+        in_graph = getattr(var, "_in_graph_mode", False)
+        if not in_graph or var.graph is not graph:
+            where = "eagerly" if not in_graph else "in another tf.Graph"
+            raise ValueError(
+                f"publish_losses: weight {weight.name!r} of model {model.name!r} was created "
+                f"{where}, not in the graph to publish into ({graph!r}). Create the Keras model "
+                "inside `with graph.as_default():` (both Keras 3 and tf_keras then make graph "
+                "variables), or, for a model built eagerly, train it the TF2 way — model.fit "
+                "adds model.losses itself, and a custom loop adds tf.add_n(model.losses)."
+            )
+
+
+def _check_activity_convention(model, conventions):
+    if conventions.activity_loss is not ActivityLoss.SUM:
+        return
+    with_activity = [
+        layer.name for layer in model._flatten_layers() if getattr(layer, "activity_regularizer", None) is not None
+    ]
+    if with_activity:
+        raise ValueError(
+            "publish_losses: conventions.activity_loss='sum' cannot be applied to Keras activity "
+            f"losses (Keras already divided them by the batch size); layers {with_activity} of "
+            f"model {model.name!r} have activity regularizers. Received: conventions={conventions!r}. "
+            "Use activity_loss='batch_mean' or 'as_written' (the Keras value, which is what "
+            "tf.compat.v1.layers computed), or add the raw penalty yourself."
+        )
+
+
+def _frozen_regularized_weights_keras3(model):
+    """(weight, regularizer) for non-trainable Keras 3 weights that carry a regularizer."""
+    trainable = {id(w) for w in model.trainable_weights}
+    return [
+        (w, w.regularizer)
+        for w in model.weights
+        if id(w) not in trainable and getattr(w, "regularizer", None) is not None
+    ]
+
+
+def _tf_keras_losses_without_frozen(model):
+    """tf_keras ``model.losses`` minus the regularizers of non-trainable weights.
+
+    tf_keras stores a weight regularizer as
+    ``partial(_tag_callable, partial(_loss_for_variable, variable))`` in
+    ``layer._callable_losses``; those whose variable is not in
+    ``model.trainable_weights`` are left out.
+    """
+    trainable = {id(w) for w in model.trainable_weights}
+    losses = []
+    for layer in model._flatten_layers():
+        losses.extend(layer._losses)
+        for loss_fn in layer._callable_losses:
+            inner = loss_fn.args[0] if isinstance(loss_fn, functools.partial) and loss_fn.args else None
+            if (
+                isinstance(inner, functools.partial)
+                and getattr(inner.func, "__name__", "") == "_loss_for_variable"
+                and inner.args
+                and id(inner.args[0]) not in trainable
+            ):
+                continue
+            value = loss_fn()
+            if value is not None:
+                losses.append(value)
+    return losses
+
+
+def _model_losses(model, conventions):
+    """The losses to publish, under ``conventions``, as graph tensors."""
+    if _flavor.is_keras3():
+        losses = list(model.losses)
+        if conventions.count_frozen_weights:
+            for weight, regularizer in _frozen_regularized_weights_keras3(model):
+                with tf.name_scope(weight.path.replace(":", "_") + "/Regularizer"):
+                    losses.append(regularizer(weight))
+        return losses
+    if conventions.count_frozen_weights:
+        return list(model.losses)
+    return _tf_keras_losses_without_frozen(model)
+
+
+def _signature(tensor, memo):
+    """A hash of what ``tensor`` computes: op types + attributes down to variables/inputs.
+
+    Iterative (activity losses can sit on deep networks). Stateful ops other than
+    variable reads (random ops, queue/iterator reads) are identified by name, so
+    two dropout samples are never taken for the same value.
+    """
+    stack = [tensor.op]
+    while stack:
+        op = stack[-1]
+        if op.name in memo:
+            stack.pop()
+            continue
+        pending = [t.op for t in op.inputs if t.op.name not in memo]
+        if pending:
+            stack.extend(pending)
+            continue
+        stack.pop()
+        digest = hashlib.sha1(op.type.encode())
+        stateful = op.op_def is not None and op.op_def.is_stateful and op.type not in _PURE_READS
+        if op.type in _NAMED_LEAVES or stateful:
+            digest.update(b"@" + op.name.encode())
+        for key in sorted(op.node_def.attr):
+            if key.startswith("_"):
+                continue
+            digest.update(key.encode())
+            digest.update(op.node_def.attr[key].SerializeToString(deterministic=True))
+        for t in op.inputs:
+            digest.update(memo[t.op.name].encode() + b":%d" % t.value_index)
+        memo[op.name] = digest.hexdigest()
+    return memo[tensor.op.name] + ":%d" % tensor.value_index
+
+
+def publish_losses(model, graph=None, conventions=None):
+    """Add ``model``'s losses to ``graph``'s ``REGULARIZATION_LOSSES``, once.
+
+    After this, ``get_regularization_loss()`` (TF1 / ``compat_reg``) equals
+    ``add_n(model.losses)`` — plus, by default, the regularizers of frozen
+    weights that Keras 3 leaves out (see the module docstring) — and
+    ``get_total_loss()`` includes it.
+
+    Args:
+      model: a Keras Model or Layer (active flavor) whose variables live in ``graph``.
+      graph: the ``tf.Graph`` of the TF1 training loop; default: the current
+        default graph (which must not be the eager context).
+      conventions: ``compat_reg.keras.Conventions`` (or its config dict); default
+        ``Conventions.tf1()``.
+
+    Returns:
+      The list of tensors added to the collection by this call (empty when
+      everything was already published).
+
+    Raises:
+      TypeError: ``model`` is not a Keras layer of the active flavor.
+      RuntimeError: executing eagerly with no graph given.
+      ValueError: the model's weights are not variables of ``graph``; a loss is
+        not a scalar; ``activity_loss='sum'`` with activity regularizers.
+    """
+    keras = _flavor.keras()
+    if not isinstance(model, keras.layers.Layer):
+        raise TypeError(
+            f"publish_losses(model, graph=None): `model` must be a {_flavor.name()} Model or "
+            f"Layer (the Keras that tf.keras is in this process). Received: model={model!r} "
+            f"of type {type(model).__name__}."
+        )
+    conventions = as_conventions(conventions)
+    if graph is None:
+        if tf.executing_eagerly():
+            raise _eager_error(model.name)
+        graph = tf.compat.v1.get_default_graph()
+    if not isinstance(graph, tf.Graph):
+        raise TypeError(
+            f"publish_losses: `graph` must be a tf.Graph or None. Received: graph={graph!r} "
+            f"of type {type(graph).__name__}."
+        )
+    _check_model_in_graph(model, graph)
+    _check_activity_convention(model, conventions)
+    with graph.as_default():
+        losses = _model_losses(model, conventions)
+        for loss in losses:
+            if not isinstance(loss, tf.Tensor) or loss.graph is not graph:
+                raise ValueError(
+                    f"publish_losses: model {model.name!r} has a loss that is not a tensor of the "
+                    f"graph to publish into: {loss!r}. Its layers were probably called eagerly or in "
+                    "another graph; call the model on this graph's tensors before publishing."
+                )
+            if loss.shape.rank not in (0, None):
+                raise ValueError(
+                    f"publish_losses: loss {loss.name!r} of model {model.name!r} has shape "
+                    f"{loss.shape}; REGULARIZATION_LOSSES holds scalars. Reduce it (tf.reduce_sum) "
+                    "where it is added."
+                )
+        published = _PUBLISHED.setdefault(graph, collections.Counter())
+        in_collection = {id(t) for t in graph.get_collection(REGULARIZATION_LOSSES)}
+        memo, seen, added = {}, collections.Counter(), []
+        for loss in losses:
+            sig = _signature(loss, memo)
+            seen[sig] += 1
+            if seen[sig] <= published[sig]:
+                continue
+            published[sig] += 1
+            if id(loss) in in_collection:
+                continue  # put there by someone else: count it, do not add it twice
+            with tf.name_scope(model.name + "/"):
+                copy = tf.identity(loss, name="regularization_loss")
+            graph.add_to_collection(REGULARIZATION_LOSSES, copy)
+            added.append(copy)
+    return added
