@@ -409,24 +409,16 @@ def regularized_scope(name_or_scope, regularizer, fuse=True, **variable_scope_kw
         L1-L2/sum regularizers (default). ``False`` keeps TF1's one loss per
         variable, named ``<var>/Regularizer/...``. Other regularizers are never fused.
       **variable_scope_kwargs: passed to ``tf.compat.v1.variable_scope`` (``reuse``,
-        ``initializer``, ``partitioner``, ``default_name``, ``values``...). Passing
-        ``regularizer`` there is an error.
+        ``initializer``, ``partitioner``, ``default_name``, ``values``...).
 
     Yields:
       The ``VariableScope``.
 
     Raises:
       RuntimeError: when executing eagerly (collections do not exist).
-      TypeError: if ``regularizer`` is not callable or ``regularizer`` is also in
-        ``variable_scope_kwargs``.
+      TypeError: if ``regularizer`` is not callable.
     """
     _collections.require_graph_mode("regularized_scope")
-    if "regularizer" in variable_scope_kwargs:
-        raise TypeError(
-            "regularized_scope() got `regularizer` twice: pass it as the second argument only. "
-            f"Received: regularizer={regularizer!r} and "
-            f"variable_scope_kwargs['regularizer']={variable_scope_kwargs['regularizer']!r}."
-        )
     if regularizer is None:
         with tf.compat.v1.variable_scope(
             name_or_scope, regularizer=tf.compat.v1.no_regularizer, **variable_scope_kwargs
