@@ -35,6 +35,7 @@ import json
 import math
 import numbers
 
+import numpy as np
 import tensorflow as tf
 
 from compat_reg import _flavor
@@ -396,9 +397,18 @@ def _keras_kind(reg):
 
 
 def _keras_coefficients(reg):
-    """``(l1, l2)`` of a Keras ``L1``/``L2``/``L1L2`` as Python floats."""
+    """``(l1, l2)`` of a Keras ``L1``/``L2``/``L1L2`` as Python floats.
+
+    tf_keras stores its coefficients as float32 (``L2(0.05).l2`` is
+    ``0.0500000007...``); they are read back as the shortest decimal that is the
+    same float32 (``0.05``), so ``from_keras(L2(0.05)) == l2_regularizer(0.1)``.
+    Both are the same float32 once TF converts the scale, since doubling is exact.
+    """
     config = reg.get_config()
-    return float(config.get("l1", 0.0) or 0.0), float(config.get("l2", 0.0) or 0.0)
+    values = [float(config.get(key, 0.0) or 0.0) for key in ("l1", "l2")]
+    if type(reg).__module__.split(".")[0] == "tf_keras":  # cast to float32 at construction
+        values = [float(str(np.float32(v))) for v in values]
+    return tuple(values)
 
 
 def _l1_l2_coefficients(reg):
