@@ -1,19 +1,230 @@
-"""``compat-reg scan`` and ``compat-reg migrate`` (placeholder while the codemods land)."""
+"""``compat-reg scan`` and ``compat-reg migrate``: the command-line verbs.
 
+Exit codes (as every compat-reg verb): 0 success; 1 a negative result — some
+file could not be read or parsed (it is reported and skipped, the rest is still
+processed) or ``--write`` refused a file; 2 usage error.
+"""
+
+import argparse
+import collections
+import json
 import sys
+
+from migration.codemods import rules
+from migration.codemods.resolve import package_of
+from migration.codemods.rewrite import TARGETS, migrate_source
+from migration.codemods.scan import (FileError, iter_python_files, might_contain_sites, read_source,
+                                     scan_paths, stderr_progress)
+from migration.codemods.write import RefusedWrite, write_file
 
 EXIT_OK, EXIT_NEGATIVE, EXIT_USAGE = 0, 1, 2
 
+_SCAN_EPILOG = """\
+site kinds:
+""" + "\n".join(f"  {kind:22s} {text}" for kind, text in rules.KINDS.items()) + """
 
-def _not_yet(args):
-    print(f"compat-reg {args.verb}: not implemented yet (issue 5 in progress).", file=sys.stderr)
-    return EXIT_USAGE
+Calls are matched by qualified name through imports (`import tf_slim as s`,
+`from tf_slim.layers import regularizers`, `slim = tf.contrib.slim`, ...), never by text.
+Lines and columns are 1-based. Exit code 1 if a file could not be parsed (it is
+listed and skipped; the rest of the tree is scanned).
+
+examples:
+  compat-reg scan src/
+  compat-reg scan --format json src/ > sites.json
+"""
+
+_MIGRATE_EPILOG = """\
+--to keras   TF1 regularizers become Keras ones with the same values:
+               l1_regularizer(s)       -> tf.keras.regularizers.L1(s)
+               l2_regularizer(s)       -> tf.keras.regularizers.L2(s / 2)
+               l1_l2_regularizer(a, b) -> tf.keras.regularizers.L1L2(l1=a, l2=b / 2)
+               sum_regularizer([...])  -> one L1L2 with the summed coefficients
+--to compat  the smallest change that runs TF1 graph code on TF 2.21 with TF1 semantics:
+               tf.contrib.layers.* regularizers, apply_regularization, tf.losses getters
+               -> compat_reg.*; tf.get_variable / tf.GraphKeys / ... -> tf.compat.v1.*
+both         tf.keras.regularizers.l2(l=x) -> l2(l2=x) (`l=` is tf_keras-only);
+             tf.keras.regularizers.l1_l2() -> l1_l2(l1=0.01, l2=0.01) (tf_keras defaults)
+
+Everything that cannot be proven equal is left unchanged and reported with the reason
+and a suggested fix. Default: print a unified diff and change nothing. --write
+replaces files atomically and refuses files with uncommitted git changes (or outside
+git) unless --force, which keeps the original as FILE.orig. Exit code 1 if a file
+was skipped (unparseable) or refused.
+
+examples:
+  compat-reg migrate --to keras src/ | less
+  compat-reg migrate --to compat --write train.py
+"""
+
+
+def _progress(args):
+    return stderr_progress() if not args.quiet else None
+
+
+def _table(rows, headers):
+    widths = [max(len(str(r[i])) for r in rows + [headers]) for i in range(len(headers))]
+    lines = ["  ".join(str(h).ljust(w) for h, w in zip(headers, widths)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    return "\n".join(lines)
+
+
+def _one_line(code, limit=70):
+    code = " ".join(code.split())
+    return code if len(code) <= limit else code[: limit - 3] + "..."
+
+
+def run_scan(args):
+    result = scan_paths(args.paths, progress=_progress(args))
+    if args.format == "json":
+        json.dump({
+            "sites": [s.to_json() for s in result.sites],
+            "errors": [e.to_json() for e in result.errors],
+            "files": result.files_total,
+        } if args.with_errors else [s.to_json() for s in result.sites], sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        if result.sites:
+            rows = [(f"{s.path}:{s.line}:{s.col}", s.kind, _one_line(s.code), _one_line(s.suggestion, 60))
+                    for s in result.sites]
+            print(_table(rows, ("location", "kind", "code", "suggestion")))
+            print()
+        counts = collections.Counter(s.kind for s in result.sites)
+        print(f"{len(result.sites)} regularization site(s) in {result.files_total} file(s):")
+        for kind, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+            print(f"  {count:6d}  {kind:22s} {rules.KINDS[kind]}")
+    for error in result.errors:
+        print(f"compat-reg scan: skipped {error.path}:{error.line}: {error.message}", file=sys.stderr)
+    return EXIT_NEGATIVE if result.errors else EXIT_OK
+
+
+def run_migrate(args):
+    if args.force and not args.write:
+        print("compat-reg migrate: error: --force only applies with --write (received --force without "
+              "--write); add --write, or drop --force to see the diff", file=sys.stderr)
+        return EXIT_USAGE
+    errors, refused, results = [], [], []
+    files = list(iter_python_files(args.paths))
+    progress = _progress(args)
+    for i, path in enumerate(files):
+        if progress is not None:
+            progress(i, len(files), path)
+        try:
+            text, encoding = read_source(path)
+        except (OSError, SyntaxError, UnicodeDecodeError, LookupError) as exc:
+            errors.append(FileError(path, 0, f"cannot read: {exc}"))
+            continue
+        if not might_contain_sites(text):
+            continue
+        try:
+            result = migrate_source(text, path, args.to, package=package_of(path))
+        except (SyntaxError, ValueError) as exc:
+            errors.append(FileError(path, getattr(exc, "lineno", 0) or 0, f"cannot parse: {exc}"))
+            continue
+        result.encoding = encoding
+        results.append(result)
+    if progress is not None:
+        progress(len(files), len(files), None)
+
+    out = sys.stdout
+    written = []
+    for result in results:
+        if not result.changed:
+            continue
+        if args.write:
+            try:
+                backup = write_file(result.path, result.new_text, result.encoding, force=args.force)
+            except RefusedWrite as exc:
+                refused.append(str(exc))
+                continue
+            written.append((result.path, backup))
+        elif args.format == "diff":
+            out.write(result.diff())
+
+    findings = [f for r in results for f in r.findings]
+    if args.format == "json":
+        json.dump({
+            "target": args.to,
+            "findings": [f.to_json() for f in findings],
+            "changed_files": [r.path for r in results if r.changed],
+            "errors": [e.to_json() for e in errors],
+            "refused": refused,
+        }, out, indent=1)
+        out.write("\n")
+    err = sys.stderr
+    for finding in findings:
+        if finding.action == "report":
+            s = finding.site
+            print(f"{s.path}:{s.line}:{s.col}: {s.kind}: left unchanged: {finding.reason}\n"
+                  f"    {_one_line(s.code)}\n    suggestion: {s.suggestion}", file=err)
+    for path, backup in written:
+        print(f"compat-reg migrate: wrote {path}" + (f" (original kept as {backup})" if backup else ""), file=err)
+    for message in refused:
+        print(f"compat-reg migrate: refused: {message}", file=err)
+    for error in errors:
+        print(f"compat-reg migrate: skipped {error.path}:{error.line}: {error.message}", file=err)
+    counts = collections.Counter(f.action for f in findings)
+    print(f"compat-reg migrate --to {args.to}: {counts.get('rewritten', 0)} rewritten, "
+          f"{counts.get('report', 0)} left unchanged and reported, {counts.get('ok', 0)} need nothing; "
+          f"{sum(r.changed for r in results)} file(s) changed"
+          + ("" if args.write else " (diff only; --write to apply)")
+          + (f", {len(errors)} skipped" if errors else "") + (f", {len(refused)} refused" if refused else ""),
+          file=err)
+    return EXIT_NEGATIVE if errors or refused else EXIT_OK
+
+
+def _paths(parser):
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="Python files or directories (searched recursively)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress messages on stderr")
 
 
 def register(subparsers):
-    scan = subparsers.add_parser("scan", help="find TF1 regularization sites in a tree")
-    scan.add_argument("paths", nargs="+", metavar="PATH")
-    scan.set_defaults(func=_not_yet)
-    migrate = subparsers.add_parser("migrate", help="rewrite TF1 regularization idioms exactly")
-    migrate.add_argument("paths", nargs="+", metavar="PATH")
-    migrate.set_defaults(func=_not_yet)
+    scan = subparsers.add_parser(
+        "scan", help="find every TF1 regularization site in a tree (by qualified name)",
+        description="Find every TF1 regularization site: regularizer constructors (contrib, tf_slim, "
+                    "compat_reg, Keras), *_regularizer= arguments (also in arg_scope), get_variable/"
+                    "variable_scope(regularizer=), tf.no_regularizer, apply_regularization, the "
+                    "REGULARIZATION_LOSSES collection, get_regularization_loss(es), get_total_loss, manual "
+                    "scale * tf.nn.l2_loss(w) penalties, model.add_loss(lambda ...), "
+                    "model.total_loss - sum(model.losses).",
+        epilog=_SCAN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _paths(scan)
+    scan.add_argument("--format", choices=("table", "json"), default="table",
+                      help="table (default: sites and a summary by kind) or json (a list of sites with "
+                           "path, line, col, end_line, end_col, kind, name, origin, qualified_name, code, suggestion)")
+    scan.add_argument("--with-errors", action="store_true",
+                      help="with --format json: print an object {sites, errors, files} instead of the list")
+    scan.set_defaults(func=run_scan)
+
+    migrate = subparsers.add_parser(
+        "migrate", help="rewrite TF1 regularization idioms exactly (--to keras|compat); diff by default",
+        description="Rewrite what can be rewritten exactly, report everything else with the reason "
+                    "and a suggested fix.",
+        epilog=_MIGRATE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _paths(migrate)
+    migrate.add_argument("--to", required=True, choices=TARGETS,
+                         help="keras: Keras regularizers with equal values; compat: TF1 semantics on TF 2.21 "
+                              "via compat_reg")
+    migrate.add_argument("--write", action="store_true",
+                         help="write the files in place (atomically) instead of printing a diff")
+    migrate.add_argument("--force", action="store_true",
+                         help="with --write: also overwrite files with uncommitted git changes or outside git, "
+                              "keeping the original as FILE.orig")
+    migrate.add_argument("--format", choices=("diff", "json"), default="diff",
+                         help="diff (default: unified diff on stdout, reports on stderr) or json (findings)")
+    migrate.set_defaults(func=run_migrate)
+
+
+def main(argv=None):
+    """Run only these two verbs (``python -m migration.codemods.command scan ...``)."""
+    parser = argparse.ArgumentParser(prog="compat-reg")
+    register(parser.add_subparsers(dest="verb", metavar="VERB"))
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,458 @@
+"""Find every TF1 regularization site in Python sources, by qualified name.
+
+``scan_source(text, path)`` parses one file with ``ast``, resolves names through
+imports (``resolve.Resolver``) and returns ``Site`` records; ``scan_paths`` walks
+trees, pre-filters files by the sound text test of ``rules.PREFILTER_TOKENS`` and
+reports files that do not parse instead of stopping.
+
+Calls are matched by the qualified name of the callee (``rules.SYMBOLS``), never
+by their text. Three site kinds are structural, because they are methods on
+objects whose type a static scan cannot know: ``X.add_loss(lambda ...)``,
+``X.total_loss - sum(X.losses)`` and the ``*_regularizer=`` keyword arguments.
+"""
+
+import ast
+import dataclasses
+import io
+import os
+import re
+import sys
+import tokenize
+
+from migration.codemods import rules
+from migration.codemods.resolve import Resolver, package_of
+
+_LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+_SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".venv", "venv", ".tox", "node_modules", "build", "dist"})
+
+
+@dataclasses.dataclass
+class Site:
+    """One regularization site. ``line``/``col`` are 1-based (``col`` in characters)."""
+
+    path: str
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+    kind: str
+    name: str  # canonical symbol, e.g. "l2_regularizer", "keras.L2", "get_collection"
+    origin: str  # rules' origin: contrib, slim, compat_reg, tf1, v1, tf_keras, keras, tf2, structural
+    qualified_name: str
+    code: str
+    suggestion: str
+    node: ast.AST = dataclasses.field(repr=False, compare=False, default=None)
+    scope: object = dataclasses.field(repr=False, compare=False, default=None)
+
+    def to_json(self):
+        data = dataclasses.asdict(self)
+        data.pop("node")
+        data.pop("scope")
+        return data
+
+
+@dataclasses.dataclass
+class FileError:
+    """A file that could not be read or parsed; it is reported and skipped."""
+
+    path: str
+    line: int
+    message: str
+
+    def to_json(self):
+        return dataclasses.asdict(self)
+
+
+class SourceText:
+    """Source text with conversions from ``ast`` positions (UTF-8 byte columns) to offsets."""
+
+    def __init__(self, text):
+        self.text = text
+        # Python's line ends only (str.splitlines also splits on \x0c, \x1c, ...).
+        self.lines = _LINE_RE.findall(text)
+        self._starts = [0]
+        for line in self.lines:
+            self._starts.append(self._starts[-1] + len(line))
+
+    def char_col(self, lineno, byte_col):
+        line = self.lines[lineno - 1] if lineno - 1 < len(self.lines) else ""
+        if line.isascii():
+            return byte_col
+        return len(line.encode("utf-8")[:byte_col].decode("utf-8", errors="replace"))
+
+    def offset(self, lineno, byte_col):
+        return self._starts[lineno - 1] + self.char_col(lineno, byte_col)
+
+    def span(self, node):
+        """``(start, end)`` character offsets of ``node`` in ``text``."""
+        return (self.offset(node.lineno, node.col_offset), self.offset(node.end_lineno, node.end_col_offset))
+
+    def segment(self, node):
+        start, end = self.span(node)
+        return self.text[start:end]
+
+    def comment_offsets(self):
+        """Offsets of every ``#`` comment (computed once, for the rewriter)."""
+        if not hasattr(self, "_comments"):
+            found = []
+            try:
+                for tok in tokenize.generate_tokens(io.StringIO(self.text).readline):
+                    if tok.type == tokenize.COMMENT:
+                        found.append(self.offset(tok.start[0], len(self.lines[tok.start[0] - 1][: tok.start[1]].encode("utf-8"))))
+            except (tokenize.TokenError, IndentationError, SyntaxError):
+                pass
+            self._comments = found
+        return self._comments
+
+
+def _suggestion(kind, name, origin):
+    """What to do about a site (the rewriter refines it for the sites it handles)."""
+    if kind == "tf1_regularizer":
+        return {
+            "l1_regularizer": "Keras: L1(scale)  (same values)",
+            "l2_regularizer": "Keras: L2(scale / 2)  (TF1's L2 is scale * sum(w**2) / 2)",
+            "l1_l2_regularizer": "Keras: L1L2(l1=scale_l1, l2=scale_l2 / 2)",
+            "sum_regularizer": "Keras: one L1L2 with the summed coefficients",
+        }[name]
+    if kind == "keras_regularizer":
+        return "Keras regularizer: spell keywords l1=/l2= (l= is tf_keras-only) and pass both l1_l2 arguments"
+    if kind == "regularizer_argument":
+        return "check the value converts exactly: compat_reg.to_keras(reg) for TF1 regularizers"
+    if kind == "variable_regularizer":
+        return ("Keras: a layer with kernel_regularizer=compat_reg.to_keras(reg), or wrap the TF1 code in "
+                "compat_reg.keras.TF1Layer; graph mode on TF 2.21: tf.compat.v1.get_variable/variable_scope")
+    if kind == "no_regularizer":
+        return "Keras: kernel_regularizer=None; graph mode on TF 2.21: tf.compat.v1.no_regularizer"
+    if kind == "apply_regularization":
+        return ("Keras: set kernel_regularizer on the layers owning the weights (apply_regularization also "
+                "appends its sum to the collection; do not count it twice); graph mode: compat_reg.apply_regularization")
+    if kind in ("collection_read", "regularization_loss"):
+        return ("Keras: tf.add_n(model.losses) holds the losses of that model only, the collection those of "
+                "the whole graph; verify with `compat-reg check`; graph mode: compat_reg.get_regularization_loss(es)")
+    if kind == "collection_write":
+        return ("Keras: model.add_loss(tensor) inside call(), or compat_reg.keras.publish_losses; "
+                "graph mode: compat_reg.add_regularization_loss(loss)")
+    if kind == "collection_key":
+        return "graph mode on TF 2.21: compat_reg.REGULARIZATION_LOSSES (the same string)"
+    if kind == "total_loss":
+        return ("Keras: model.compile(loss=...) adds model.losses (Keras 3) — in tf_keras add "
+                "tf.add_n(model.losses) yourself; graph mode: compat_reg.get_total_loss")
+    if kind == "manual_l2_penalty":
+        return "Keras: kernel_regularizer=L2(scale / 2) on the layer owning w (tf.nn.l2_loss is sum(w**2) / 2)"
+    if kind == "callable_add_loss":
+        return ("Keras 3 removed zero-argument add_loss(callable): compute the penalty in call() and "
+                "add_loss(tensor), or use compat_reg.keras.add_callable_loss")
+    if kind == "total_minus_losses":
+        return ("Keras 3 has no model.total_loss: compute the data loss with the compiled loss "
+                "(model.compute_loss) and the penalty with tf.add_n(model.losses)")
+    return ""
+
+
+def _kind_of(symbol):
+    name = symbol.name
+    if name in rules.TF1_REGULARIZERS:
+        return "tf1_regularizer"
+    if name.startswith("keras."):
+        return "keras_regularizer"
+    if name == rules.APPLY_REGULARIZATION:
+        return "apply_regularization"
+    if name == rules.NO_REGULARIZER:
+        return "no_regularizer"
+    if name in ("get_regularization_loss", "get_regularization_losses"):
+        return "regularization_loss"
+    if name == "get_total_loss":
+        return "total_loss"
+    if name == rules.L2_LOSS:
+        return "manual_l2_penalty"
+    return None
+
+
+class _Finder:
+    """Second pass: walk the tree with scopes and record sites."""
+
+    def __init__(self, tree, source, path, package):
+        self.source = source
+        self.path = path
+        self.resolver = Resolver(tree, package)
+        self.sites = []
+        self._consumed = set()  # ids of key nodes reported as part of a collection call
+        self._parents = []
+
+    def symbol(self, expr, scope):
+        """``(qualified_name, Symbol)`` of the first known name ``expr`` may refer to."""
+        if not isinstance(expr, (ast.Name, ast.Attribute)):
+            return None, None
+        for qname in sorted(self.resolver.qualified_names(expr, scope)):
+            symbol = rules.SYMBOLS.get(qname)
+            if symbol is not None:
+                return qname, symbol
+        return None, None
+
+    def add(self, node, scope, kind, name, origin, qname, code_node=None):
+        code_node = code_node or node
+        self.sites.append(Site(
+            path=self.path,
+            line=code_node.lineno,
+            col=self.source.char_col(code_node.lineno, code_node.col_offset) + 1,
+            end_line=code_node.end_lineno,
+            end_col=self.source.char_col(code_node.end_lineno, code_node.end_col_offset) + 1,
+            kind=kind, name=name, origin=origin, qualified_name=qname,
+            code=self.source.segment(code_node),
+            suggestion=_suggestion(kind, name, origin),
+            node=node, scope=scope,
+        ))
+
+    # --- traversal -----------------------------------------------------------
+    def run(self, tree):
+        self._walk(tree, self.resolver.module_scope)
+        self.sites.sort(key=lambda s: (s.line, s.col, s.kind))
+        return self.sites
+
+    def _walk(self, node, scope):
+        inner = self.resolver.scope_of(node, scope)
+        self._visit(node, scope)
+        self._parents.append(node)
+        for field, value in ast.iter_fields(node):
+            children = value if isinstance(value, list) else [value]
+            for child in children:
+                if not isinstance(child, ast.AST):
+                    continue
+                if inner is scope:
+                    self._walk(child, scope)
+                elif isinstance(node, _COMPS):
+                    if field == "generators" and child is node.generators[0]:
+                        self._walk_first_generator(child, scope, inner)
+                    else:
+                        self._walk(child, inner)
+                else:
+                    # Functions, lambdas, classes: only the body runs in the new scope;
+                    # decorators, defaults, annotations and bases run outside.
+                    self._walk(child, inner if field == "body" else scope)
+        self._parents.pop()
+
+    def _walk_first_generator(self, gen, outer, inner):
+        self._parents.append(gen)
+        self._walk(gen.iter, outer)
+        self._walk(gen.target, inner)
+        for cond in gen.ifs:
+            self._walk(cond, inner)
+        self._parents.pop()
+
+    def _visit(self, node, scope):
+        if isinstance(node, ast.arguments):
+            return
+        if isinstance(node, ast.Call):
+            self._visit_call(node, scope)
+        elif isinstance(node, (ast.Name, ast.Attribute)) and isinstance(node.ctx, ast.Load):
+            self._visit_reference(node, scope)
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Sub):
+            self._visit_subtraction(node, scope)
+
+    def _is_key(self, expr, scope):
+        if isinstance(expr, ast.Constant) and expr.value == rules.COLLECTION_KEY_STRING:
+            return True
+        _, symbol = self.symbol(expr, scope)
+        return symbol is not None and symbol.name == rules.COLLECTION_KEY
+
+    def _visit_call(self, node, scope):
+        qname, symbol = self.symbol(node.func, scope)
+        func_attr = node.func.attr if isinstance(node.func, ast.Attribute) else (
+            node.func.id if isinstance(node.func, ast.Name) else None)
+        # Collection calls: the key decides (graph.get_collection(key) has no module qname).
+        key_arg = node.args[0] if node.args else next(
+            (k.value for k in node.keywords if k.arg in ("key", "name", "names")), None)
+        is_collection_call = (symbol is not None and symbol.name in rules.COLLECTION_FUNCTIONS) or (
+            symbol is None and func_attr in rules.COLLECTION_FUNCTIONS and isinstance(node.func, ast.Attribute))
+        if is_collection_call and key_arg is not None and self._is_key_or_contains(key_arg, scope):
+            read = func_attr in rules.COLLECTION_READS
+            self._consume(key_arg)
+            self.add(node, scope, "collection_read" if read else "collection_write",
+                     func_attr, symbol.origin if symbol else "structural", qname or f"<object>.{func_attr}")
+            return
+        if symbol is not None:
+            kind = _kind_of(symbol)
+            if kind == "manual_l2_penalty":
+                self.add(node, scope, kind, symbol.name, symbol.origin, qname, code_node=self._penalty_expr(node))
+            elif kind is not None:
+                self.add(node, scope, kind, symbol.name, symbol.origin, qname)
+            elif symbol.name in rules.VARIABLE_CREATORS:
+                reg = next((k.value for k in node.keywords if k.arg == "regularizer"), None)
+                if reg is None and symbol.name in rules.POSITIONAL_REGULARIZER_CREATORS \
+                        and len(node.args) > rules.REGULARIZER_POSITION:
+                    reg = node.args[rules.REGULARIZER_POSITION]
+                if reg is not None and not _is_none(reg):
+                    self.add(node, scope, "variable_regularizer", symbol.name, symbol.origin, qname)
+        else:
+            self._visit_add_loss(node, scope, func_attr)
+        for keyword in node.keywords:
+            if keyword.arg in rules.REGULARIZER_KEYWORDS and not _is_none(keyword.value) \
+                    and not self._is_constructor(keyword.value, scope):
+                self.add(keyword, scope, "regularizer_argument", keyword.arg, "structural",
+                         keyword.arg, code_node=keyword)
+
+    def _is_key_or_contains(self, expr, scope):
+        if isinstance(expr, (ast.List, ast.Tuple)):  # add_to_collections([k1, k2], v)
+            return any(self._is_key(e, scope) for e in expr.elts)
+        return self._is_key(expr, scope)
+
+    def _consume(self, expr):
+        for sub in ast.walk(expr):
+            self._consumed.add(id(sub))
+
+    def _is_constructor(self, expr, scope):
+        """A call of a known regularizer constructor (it is reported as its own site)."""
+        if not isinstance(expr, ast.Call):
+            return False
+        _, symbol = self.symbol(expr.func, scope)
+        return symbol is not None and _kind_of(symbol) in ("tf1_regularizer", "keras_regularizer")
+
+    def _visit_add_loss(self, node, scope, func_attr):
+        if func_attr != "add_loss" or not isinstance(node.func, ast.Attribute):
+            return
+        arg = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "losses"), None)
+        if isinstance(arg, ast.Lambda):
+            self.add(node, scope, "callable_add_loss", "add_loss", "structural", "<object>.add_loss")
+
+    def _visit_reference(self, node, scope):
+        if id(node) in self._consumed:
+            return
+        parent = self._parents[-1] if self._parents else None
+        if isinstance(parent, ast.Attribute) and parent.value is node:
+            return  # only the outermost attribute of a chain names the object
+        if isinstance(parent, ast.Call) and parent.func is node:
+            return  # calls are handled in _visit_call
+        qname, symbol = self.symbol(node, scope)
+        if symbol is None:
+            return
+        if symbol.name == rules.COLLECTION_KEY:
+            self.add(node, scope, "collection_key", symbol.name, symbol.origin, qname)
+        elif symbol.name == rules.NO_REGULARIZER:
+            self.add(node, scope, "no_regularizer", symbol.name, symbol.origin, qname)
+
+    def _penalty_expr(self, call):
+        """The product ``scale * tf.nn.l2_loss(w)`` around an l2_loss call, if any."""
+        best = call
+        for parent in reversed(self._parents):
+            if isinstance(parent, ast.BinOp) and isinstance(parent.op, ast.Mult):
+                best = parent
+                break
+            if not isinstance(parent, (ast.Call, ast.List, ast.Tuple, ast.ListComp, ast.GeneratorExp,
+                                       ast.comprehension, ast.BinOp, ast.keyword, ast.Starred)):
+                break
+        return best
+
+    def _visit_subtraction(self, node, scope):
+        left, right = node.left, node.right
+        if not (isinstance(left, ast.Attribute) and left.attr == "total_loss"):
+            return
+        if isinstance(right, ast.Call) and right.args and isinstance(right.args[0], ast.Attribute) \
+                and right.args[0].attr == "losses":
+            func = right.func
+            is_sum = isinstance(func, ast.Name) and func.id == "sum" and self.resolver.is_builtin("sum", scope)
+            _, symbol = self.symbol(func, scope)
+            qnames = self.resolver.qualified_names(func, scope) if not is_sum else set()
+            is_tf_sum = any(q.endswith((".add_n", ".reduce_sum")) and q.startswith("tensorflow") for q in qnames)
+            if is_sum or is_tf_sum:
+                self.add(node, scope, "total_minus_losses", "total_loss", "structural",
+                         "<model>.total_loss - sum(<model>.losses)")
+
+
+_COMPS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+def _is_none(expr):
+    return isinstance(expr, ast.Constant) and expr.value is None
+
+
+def might_contain_sites(text):
+    """The sound pre-filter: False only if ``text`` cannot contain a site."""
+    lowered = text.lower()
+    return any(tok in lowered for tok in rules.PREFILTER_TOKENS)
+
+
+def parse(text, path):
+    """``(tree, SourceText)`` or raise ``SyntaxError``/``ValueError``."""
+    return ast.parse(text, filename=path), SourceText(text)
+
+
+def scan_source(text, path="<string>", package=None, tree=None, source=None):
+    """The sites in one source text (``SyntaxError`` if it does not parse)."""
+    if tree is None:
+        tree, source = parse(text, path)
+    if package is None:
+        package = package_of(path) if os.path.exists(path) else ""
+    return _Finder(tree, source, path, package).run(tree)
+
+
+def iter_python_files(paths):
+    """Every ``.py`` file under ``paths`` (files given explicitly are kept as given), sorted."""
+    for path in paths:
+        if os.path.isdir(path):
+            found = []
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith("."))
+                found.extend(os.path.join(root, f) for f in files if f.endswith(".py"))
+            yield from sorted(found)
+        else:
+            yield path
+
+
+def read_source(path):
+    """The text of ``path`` as Python reads it (PEP 263 encoding), with its encoding."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    return data.decode(encoding), encoding
+
+
+class ScanResult:
+    """Sites, unparseable files and counts of one scan."""
+
+    def __init__(self):
+        self.sites = []
+        self.errors = []
+        self.files_total = 0
+        self.files_parsed = 0
+
+
+def scan_paths(paths, progress=None, prefilter=True):
+    """Scan files and trees; ``progress(done, total, path)`` is called as it goes.
+
+    Files that cannot be read or parsed become ``FileError``s; the rest are scanned.
+    """
+    result = ScanResult()
+    files = list(iter_python_files(paths))
+    result.files_total = len(files)
+    for i, path in enumerate(files):
+        if progress is not None:
+            progress(i, len(files), path)
+        try:
+            text, _ = read_source(path)
+        except (OSError, SyntaxError, UnicodeDecodeError, LookupError) as exc:
+            result.errors.append(FileError(path, 0, f"cannot read: {exc}"))
+            continue
+        if prefilter and not might_contain_sites(text):
+            result.files_parsed += 1
+            continue
+        try:
+            tree, source = parse(text, path)
+        except (SyntaxError, ValueError) as exc:
+            result.errors.append(FileError(path, getattr(exc, "lineno", 0) or 0, f"cannot parse: {exc}"))
+            continue
+        result.files_parsed += 1
+        result.sites.extend(scan_source(text, path, tree=tree, source=source))
+    if progress is not None:
+        progress(len(files), len(files), None)
+    return result
+
+
+def stderr_progress(every=200):
+    """A ``progress`` callback printing to stderr every ``every`` files (for large trees)."""
+
+    def report(done, total, path):
+        if total < every:
+            return
+        if done % every == 0 or done == total:
+            print(f"compat-reg: scanned {done}/{total} files", file=sys.stderr, flush=True)
+
+    return report
