@@ -1,15 +1,244 @@
-"""``compat-reg check`` and ``compat-reg selftest`` (being built)."""
+"""``compat-reg check`` and ``compat-reg selftest``.
 
+``compat-reg check OLD NEW``: OLD and NEW are ``module:callable`` (imported from
+the current directory too). OLD is a TF1 model function ``fn(inputs) ->
+outputs``; NEW a Keras model, or a zero-argument callable returning one.
+Progress goes to stderr, the table (or ``--json``) to stdout; ``--report DIR``
+writes ``report.json`` and ``loss_curves.png``. Exit 0 equivalent, 1 not, 2 usage
+errors (each message says what to fix).
+"""
+
+import importlib
+import json
+import os
 import sys
+
+EXIT_OK, EXIT_NOT_EQUIVALENT, EXIT_USAGE = 0, 1, 2
+REPORT_JSON, REPORT_PNG = "report.json", "loss_curves.png"
+
+
+class CommandUsageError(Exception):
+    """A usage error of the command line (exit code 2)."""
 
 
 def register(subparsers):
-    p = subparsers.add_parser("check", help="check a Keras port against a TF1 model function")
-    p.set_defaults(func=_not_ready)
-    p = subparsers.add_parser("selftest", help="which TF1/Keras conventions hold on this install")
-    p.set_defaults(func=_not_ready)
+    p = subparsers.add_parser(
+        "check",
+        help="check a Keras port against a TF1 model function, stage by stage",
+        description=(
+            "Build OLD (a TF1 model function fn(inputs) -> outputs) in a tf.Graph and NEW (a Keras "
+            "model, or a zero-argument callable returning one), match their variables, copy the "
+            "weights and compare regularization, forward pass, gradients and N training steps. "
+            "Exit 0 when equivalent, 1 when not, 2 on usage errors."
+        ),
+    )
+    p.add_argument("old", metavar="OLD", help="module:callable, a TF1 model function fn(inputs) -> outputs")
+    p.add_argument("new", metavar="NEW", help="module:attr, a Keras model or a zero-argument callable returning one")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--input-shape", help="comma-separated, batch first, e.g. 4,8,8,2 (seeded normal data)")
+    src.add_argument("--inputs", metavar="FILE.npz", help="inputs array (key 'inputs' or the first array; .npy too)")
+    p.add_argument("--targets", metavar="FILE", help="targets array (.npy, or .npz key 'targets'); default seeded")
+    p.add_argument("--loss", default="mse", help="mse (default), sparse_softmax_cross_entropy (alias xent), or module:callable")
+    p.add_argument("--steps", type=int, default=3, help="optimizer steps compared (default 3)")
+    p.add_argument("--optimizer", default="sgd", choices=("sgd", "momentum"), help="both sides (default sgd)")
+    p.add_argument("--learning-rate", type=float, default=0.1, help="default 0.1")
+    p.add_argument("--weight-map", metavar="FILE", help="JSON/YAML: {old: new} or {rules: [[pattern, repl], ...]}")
+    p.add_argument("--strategy", choices=("mirrored",), help="run NEW under tf.distribute.MirroredStrategy (2 logical CPUs)")
+    p.add_argument("--training", action="store_true", help="call NEW with training=True (TF1 built with is_training=True)")
+    p.add_argument("--rtol", type=float, help="override every stage's rtol")
+    p.add_argument("--atol", type=float, help="override every stage's atol")
+    p.add_argument("--report", metavar="DIR", help=f"write DIR/{REPORT_JSON} and DIR/{REPORT_PNG}")
+    p.add_argument("--json", action="store_true", help="print the JSON report on stdout instead of the table")
+    p.set_defaults(func=run_check)
+
+    s = subparsers.add_parser(
+        "selftest",
+        help="which TF1/Keras conventions hold on this install (runs the project's equivalence cases)",
+        description=(
+            "Run the project's equivalence cases against the installed TensorFlow / Keras / tf_slim and "
+            "print which conventions hold (L2 factor, activity losses divided by the batch, frozen "
+            "weights counted, callable add_loss ...). Exit 0 when every case behaves as documented."
+        ),
+    )
+    s.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    s.add_argument("--quick", action="store_true", help="conventions only, skip the full case table")
+    s.set_defaults(func=run_selftest)
 
 
-def _not_ready(args):
-    print("compat-reg: this verb is being built", file=sys.stderr)
-    return 2
+def _quiet_tf():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def configure_logical_cpus(n=2):
+    """Split the CPU into ``n`` logical devices if TensorFlow has not initialized yet.
+
+    Returns the logical CPU device names. Must run before the first op.
+    """
+    import tensorflow as tf
+
+    cpus = tf.config.list_physical_devices("CPU")
+    try:
+        tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] * n)
+    except RuntimeError:
+        pass  # already initialized (e.g. in-process from tests that configured devices)
+    return [d.name for d in tf.config.list_logical_devices("CPU")]
+
+
+def load_object(spec, what):
+    """Import ``module:attr`` (the current directory is importable); ``CommandUsageError`` with the fix."""
+    if ":" not in spec:
+        raise CommandUsageError(f"{what} {spec!r} must be module:callable, e.g. examples.demo_tf1_model:model")
+    module_name, attr = spec.split(":", 1)
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        raise CommandUsageError(
+            f"{what} {spec!r}: cannot import module {module_name!r} ({e}). Run from the directory that "
+            "contains it, or put it on PYTHONPATH."
+        ) from e
+    obj = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            names = sorted(n for n in dir(module) if not n.startswith("_"))
+            raise CommandUsageError(
+                f"{what} {spec!r}: module {module_name!r} has no attribute {attr!r}; it has: {', '.join(names[:20])}"
+            )
+        obj = getattr(obj, part)
+    return obj
+
+
+def _parse_shape(text):
+    try:
+        shape = tuple(int(p) for p in text.split(","))
+    except ValueError:
+        shape = ()
+    if not shape or any(d <= 0 for d in shape):
+        raise CommandUsageError(
+            f"--input-shape {text!r} must be positive integers separated by commas, batch first, e.g. 4,8,8,2"
+        )
+    return shape
+
+
+def _load_array(path, key, flag):
+    import numpy as np
+
+    if not os.path.exists(path):
+        raise CommandUsageError(f"{flag} {path!r}: no such file")
+    try:
+        data = np.load(path)
+    except Exception as e:  # noqa: BLE001
+        raise CommandUsageError(f"{flag} {path!r}: not a .npy/.npz file ({e})") from e
+    if isinstance(data, np.ndarray):
+        return data, None
+    names = list(data.files)
+    if not names:
+        raise CommandUsageError(f"{flag} {path!r}: the archive holds no arrays")
+    arr = data[key] if key in names else data[names[0]]
+    extra = data["targets"] if key == "inputs" and "targets" in names else None
+    return arr, extra
+
+
+def run_check(args):
+    _quiet_tf()
+    try:
+        return _run_check(args)
+    except CommandUsageError as e:
+        print(f"compat-reg check: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _run_check(args):
+    if args.strategy == "mirrored":
+        devices = configure_logical_cpus(2)
+        if len(devices) < 2:
+            raise CommandUsageError(
+                f"--strategy mirrored needs 2 devices but TensorFlow already initialized with {devices}; "
+                "run compat-reg in a fresh process"
+            )
+    from migration.equivalence import _losses
+    from migration.equivalence import _matching
+    from migration.equivalence._sides import UsageError
+    from migration.equivalence.checker import check_equivalence
+
+    if args.steps < 0:
+        raise CommandUsageError(f"--steps must be >= 0, received {args.steps}")
+    old = load_object(args.old, "OLD")
+    new = load_object(args.new, "NEW")
+    if not callable(old):
+        raise CommandUsageError(f"OLD {args.old!r} is a {type(old).__name__}, not a TF1 model function fn(inputs) -> outputs")
+    targets = None
+    if args.inputs:
+        inputs, targets = _load_array(args.inputs, "inputs", "--inputs")
+    elif args.input_shape:
+        inputs = _losses.seeded_inputs(_parse_shape(args.input_shape))
+    else:
+        raise CommandUsageError("pass --input-shape B,D1,... (batch first) or --inputs FILE.npz")
+    if args.targets:
+        targets, _ = _load_array(args.targets, "targets", "--targets")
+    loss = args.loss
+    if ":" in loss:
+        loss = load_object(loss, "--loss")
+    else:
+        try:
+            _losses.resolve(loss)
+        except ValueError as e:
+            raise CommandUsageError(str(e)) from e
+    weight_map = None
+    if args.weight_map:
+        try:
+            weight_map = _matching.load_weight_map(args.weight_map)
+        except ValueError as e:
+            raise CommandUsageError(str(e)) from e
+
+    def progress(stage, status, summary):
+        print(f"[compat-reg check] {stage:<14} {status.upper():<7} {summary}", file=sys.stderr, flush=True)
+
+    print(f"[compat-reg check] {args.old} vs {args.new}, inputs {tuple(inputs.shape)}", file=sys.stderr, flush=True)
+    try:
+        result = check_equivalence(
+            old, new, inputs=inputs, targets=targets, loss=loss, steps=args.steps,
+            optimizer=args.optimizer, learning_rate=args.learning_rate, weight_map=weight_map,
+            rtol=args.rtol, atol=args.atol, strategy=args.strategy, training=args.training,
+            progress=progress, names={"old": args.old, "new": args.new},
+            record_trajectories=bool(args.report),
+        )
+    except UsageError as e:
+        raise CommandUsageError(str(e)) from e
+    if args.report:
+        write_report(result, args.report)
+    if args.json:
+        print(result.to_json())
+    else:
+        print(result.format_table())
+        if args.report:
+            print(f"report: {os.path.join(args.report, REPORT_JSON)}")
+            if result.trajectories:
+                print(f"plot:   {os.path.join(args.report, REPORT_PNG)}")
+    return EXIT_OK if result.equivalent else EXIT_NOT_EQUIVALENT
+
+
+def write_report(result, directory):
+    """Write ``report.json`` and, if there are trajectories, ``loss_curves.png`` into ``directory``."""
+    from migration.equivalence.plots import plot_loss_curves
+
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, REPORT_JSON), "w", encoding="utf-8") as f:
+        f.write(result.to_json())
+    paths = {"json": os.path.join(directory, REPORT_JSON)}
+    if result.trajectories:
+        paths["png"] = plot_loss_curves(result, os.path.join(directory, REPORT_PNG))
+    return paths
+
+
+def run_selftest(args):
+    _quiet_tf()
+    from migration.equivalence import selftest
+
+    report = selftest.run(quick=args.quick, progress=lambda line: print(line, file=sys.stderr, flush=True))
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(report.format_table())
+    return EXIT_OK if report.ok else EXIT_NOT_EQUIVALENT
