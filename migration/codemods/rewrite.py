@@ -103,6 +103,7 @@ class _Context:
         self.sites = sites
         self.resolver = resolver
         self.imports = set()  # "import tensorflow as tf", "import compat_reg"
+        self.rewritten_imports = set()  # qualified names whose contrib import became compat_reg
 
     # --- names the emitted code needs ------------------------------------------
     def module_name(self, module, default_alias, scope):
@@ -359,6 +360,8 @@ def _to_compat_reg(ctx, site):
     """Replace the callee with ``compat_reg.<name>`` (same signature and TF1 semantics)."""
     func = site.node.func
     if isinstance(func, ast.Name):
+        if site.qualified_name in ctx.rewritten_imports:
+            return None  # its `from tensorflow.contrib... import` now imports compat_reg's
         raise _Unsafe(f"`{func.id}` is imported from tensorflow.contrib, which TF 2.21 does not have: "
                       f"use `from compat_reg import {site.name}`")
     start, end = ctx.span(func)
@@ -455,17 +458,35 @@ def _import_offset(ctx):
     return ctx.source._starts[line] if line < len(ctx.source._starts) else len(ctx.text)
 
 
+_COMPAT_REG_DROP_INS = frozenset(rules.TF1_REGULARIZERS + (rules.APPLY_REGULARIZATION,) + rules.LOSS_GETTERS)
+
+
+def _is_contrib(module):
+    return module == "tensorflow.contrib" or module.startswith("tensorflow.contrib.")
+
+
 def _contrib_imports(ctx):
-    """Report imports from tensorflow.contrib (they fail on TF 2.21) under --to compat."""
+    """Imports from tensorflow.contrib (they fail on TF 2.21): ``(stmt, edit or None)``.
+
+    Under ``--to compat`` a ``from tensorflow.contrib.<m> import a, b as c`` whose
+    names all have compat_reg drop-ins (and exist in ``<m>``, per ``rules.SYMBOLS``)
+    becomes ``from compat_reg import a, b as c``; any other contrib import is reported.
+    """
     found = []
     for stmt in ast.walk(ctx.tree):
-        modules = []
-        if isinstance(stmt, ast.Import):
-            modules = [a.name for a in stmt.names]
-        elif isinstance(stmt, ast.ImportFrom) and not stmt.level:
-            modules = [stmt.module or ""]
-        if any(m == "tensorflow.contrib" or m.startswith("tensorflow.contrib.") for m in modules):
-            found.append(stmt)
+        if isinstance(stmt, ast.Import) and any(_is_contrib(a.name) for a in stmt.names):
+            found.append((stmt, None))
+        elif isinstance(stmt, ast.ImportFrom) and not stmt.level and _is_contrib(stmt.module or ""):
+            edit = None
+            names = stmt.names
+            if ctx.target == "compat" and all(
+                    a.name in _COMPAT_REG_DROP_INS and f"{stmt.module}.{a.name}" in rules.SYMBOLS for a in names) \
+                    and not ctx.has_comment(stmt):
+                start, end = ctx.span(stmt)
+                listed = ", ".join(a.name + (f" as {a.asname}" if a.asname else "") for a in names)
+                edit = _Edit(start, end, f"from compat_reg import {listed}")
+                ctx.rewritten_imports.update(f"{stmt.module}.{a.name}" for a in names)
+            found.append((stmt, edit))
     return found
 
 
@@ -486,6 +507,20 @@ def migrate_source(text, path="<string>", target="keras", package=""):
     sites = finder.run(tree)
     ctx = _Context(text, path, target, tree, source, sites, finder.resolver)
     findings, edits = [], []
+    import_findings = []
+    for stmt, edit in _contrib_imports(ctx):
+        site = Site(path=path, line=stmt.lineno, col=source.char_col(stmt.lineno, stmt.col_offset) + 1,
+                    end_line=stmt.end_lineno, end_col=source.char_col(stmt.end_lineno, stmt.end_col_offset) + 1,
+                    kind="contrib_import", name="import", origin="contrib", qualified_name="tensorflow.contrib",
+                    code=source.segment(stmt), suggestion="import from tf_slim (contrib.slim, contrib.layers "
+                    "layers) or compat_reg (regularizers, collection functions) instead", node=stmt)
+        if edit is None:
+            import_findings.append(Finding(site, "report", "tensorflow.contrib does not exist on TF 2.21; "
+                                                           "this import fails"))
+        else:
+            edits.append(edit)
+            import_findings.append(Finding(site, "rewritten", "compat_reg has these names with TF1 semantics",
+                                           edit.text))
     # Outer sites first, so a rewritten sum_regularizer covers its members.
     for site in sorted(sites, key=lambda s: (ctx.span(s.node)[0], -ctx.span(s.node)[1])):
         start, end = ctx.span(site.node)
@@ -510,14 +545,7 @@ def migrate_source(text, path="<string>", target="keras", package=""):
             continue
         edits.extend(new_edits)
         findings.append(Finding(site, "rewritten", reason, "; ".join(e.text for e in new_edits)))
-    for stmt in _contrib_imports(ctx):
-        if True:
-            site = Site(path=path, line=stmt.lineno, col=source.char_col(stmt.lineno, stmt.col_offset) + 1,
-                        end_line=stmt.end_lineno, end_col=source.char_col(stmt.end_lineno, stmt.end_col_offset) + 1,
-                        kind="contrib_import", name="import", origin="contrib", qualified_name="tensorflow.contrib",
-                        code=source.segment(stmt), suggestion="import tf_slim (contrib.slim / contrib.layers) "
-                        "or compat_reg (regularizers, collection functions) instead", node=stmt)
-            findings.append(Finding(site, "report", "tensorflow.contrib does not exist on TF 2.21; this import fails"))
+    findings += import_findings
     if ctx.imports and edits:
         offset = _import_offset(ctx)
         newline = "\r\n" if "\r\n" in text else "\n"
