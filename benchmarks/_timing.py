@@ -30,3 +30,21 @@ def ratio_line(name, seconds, baseline_name, baseline_seconds, width=44):
 
 def print_ratio(name, seconds, baseline_name, baseline_seconds, width=44):
     print(ratio_line(name, seconds, baseline_name, baseline_seconds, width), flush=True)
+
+
+def interleaved_medians(fns, repeat=5, warmup=1):
+    """``{name: median seconds}`` timing every ``fns[name]()`` in turn, ``repeat`` rounds.
+
+    Round-robin rather than one path after the other, so that load from other
+    processes on a shared machine falls on every path alike.
+    """
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(ts) for name, ts in times.items()}

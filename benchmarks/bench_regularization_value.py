@@ -1,0 +1,204 @@
+"""Value + gradient of the summed L2 weight decay over resnet_v1_50's weights (graph mode).
+
+What is timed, per path, is one ``session.run`` fetching the scalar penalty and its
+gradient with respect to every regularized weight (54 conv/logits kernels,
+25.5M float32 values), on the same weights in every path:
+
+* ``numpy floor``: per weight, ``np.multiply(w, s, out=g)`` into a preallocated
+  buffer, then the value ``vdot(w, g) / 2`` (``= s/2 * sum(w*w)``) while that
+  weight is still in cache (the largest kernel is 9.4 MB, under the L3 size), so
+  memory sees one read of the weights and one write of the gradients. Nothing
+  that produces both can move fewer bytes; it is the floor.
+* ``numpy grad only``: the bare ``np.multiply(w, s, out=g)`` pass, without the
+  value: a stricter lower bound, shown for reference.
+* ``tf_slim: tf.compat.v1.losses.get_regularization_loss``: resnet_v1_50 built with
+  tf_slim's own ``resnet_arg_scope(weight_decay=1e-4)`` (tf_slim's l2 closures via
+  ``get_variable``), summed by TF1's function.
+* ``compat_reg: get_regularization_loss``: the same network with
+  ``compat_reg.l2_regularizer(1e-4)`` as ``weights_regularizer``, summed by
+  ``compat_reg.get_regularization_loss()``.
+* ``tf_slim.apply_regularization`` / ``compat_reg.apply_regularization``: the
+  explicit path over the same weight list, each with its own l2 regularizer.
+
+Every path is checked against a float64 NumPy reference before it is timed. Paths
+run round-robin (median of N rounds) so that load from other processes falls on all
+of them alike. Ratios are printed against the NumPy floor (the issue's target:
+<= 1.5x) and against tf_slim's path, plus a breakdown of the compat_reg path (value
+alone; gradients computed but not copied out; the fetch through make_callable). Usage: ``python -m benchmarks.bench_regularization_value [--quick]``.
+"""
+
+import argparse
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import compat_reg  # noqa: E402
+from benchmarks._timing import interleaved_medians, ratio_line  # noqa: E402
+
+WEIGHT_DECAY = 1e-4
+FLOOR = "numpy floor"
+
+
+def _enable_tf_slim():
+    """tf_slim batch_norm on TF 2.21: compat_reg's switch if present, else the known workaround."""
+    try:
+        from compat_reg import slim_compat
+
+        slim_compat.enable_tf_slim_compat()
+        return "compat_reg.slim_compat.enable_tf_slim_compat()"
+    except ImportError:
+        pass
+    import tf_keras.src.legacy_tf_layers as legacy_layers
+    import tf_keras.src.legacy_tf_layers.normalization as legacy_norm
+    from tensorflow.python.framework import ops
+
+    sys.modules.setdefault("tf_keras.legacy_tf_layers", legacy_layers)
+    sys.modules.setdefault("tf_keras.legacy_tf_layers.normalization", legacy_norm)
+    if not hasattr(ops, "Tensor"):
+        ops.Tensor = tf.Tensor
+    return "local workaround (compat_reg.slim_compat not available)"
+
+
+def _build_resnet(regularizer):
+    """resnet_v1_50 in the default graph; ``regularizer=None`` keeps tf_slim's own."""
+    import tf_slim as slim
+    from tf_slim.nets import resnet_v1
+
+    images = tf.compat.v1.placeholder(tf.float32, [1, 224, 224, 3], name="images")
+    with slim.arg_scope(resnet_v1.resnet_arg_scope(weight_decay=WEIGHT_DECAY)):
+        if regularizer is None:
+            resnet_v1.resnet_v1_50(images, num_classes=1000, is_training=True)
+        else:
+            with slim.arg_scope([slim.conv2d], weights_regularizer=regularizer):
+                resnet_v1.resnet_v1_50(images, num_classes=1000, is_training=True)
+    return [v for v in tf.compat.v1.trainable_variables() if v.op.name.endswith("weights")]
+
+
+class Side:
+    """One graph + session: resnet_v1_50, its weights, and the loss paths built on it."""
+
+    def __init__(self, regularizer, values=None):
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            self.weights = _build_resnet(regularizer)
+            self.fetches = {}
+            self.session = tf.compat.v1.Session(graph=self.graph)
+            self.session.run(tf.compat.v1.global_variables_initializer())
+            if values is not None:
+                for var, value in zip(self.weights, values):
+                    var.load(value, self.session)
+
+    def add_path(self, name, build_loss):
+        with self.graph.as_default():
+            loss = build_loss(self.weights)
+            grads = tf.gradients(loss, self.weights)
+            self.fetches[name] = (loss, grads)
+
+    def run(self, name):
+        return self.session.run(self.fetches[name])
+
+    def values(self):
+        return self.session.run(self.weights)
+
+
+def numpy_paths(weights, scale):
+    """The NumPy floor and the bare gradient pass, writing into preallocated buffers."""
+    grads = [np.empty_like(w) for w in weights]
+    flat = [(w.reshape(-1), g.reshape(-1)) for w, g in zip(weights, grads)]
+
+    def grad_only():
+        for w, g in flat:
+            np.multiply(w, scale, out=g)
+        return grads
+
+    def floor():
+        # Per weight: the gradient pass, then the value from the same weight while it is
+        # still in cache (the largest resnet_v1_50 kernel is 9.4 MB; L3 is larger), so
+        # memory sees one read of the weights and one write of the gradients.
+        total = 0.0
+        for w, g in flat:
+            np.multiply(w, scale, out=g)
+            total += float(np.vdot(w, g))
+        return total / 2.0, grads
+
+    return floor, grad_only
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="3 timed rounds instead of 21")
+    args = parser.parse_args(argv)
+    repeat = 3 if args.quick else 21
+
+    how = _enable_tf_slim()
+    import tf_slim as slim
+
+    tf1 = Side(None)
+    values = tf1.values()
+    ours = Side(compat_reg.l2_regularizer(WEIGHT_DECAY), values)
+    n_floats = sum(v.size for v in values)
+
+    tf1.add_path("tf_slim: tf.compat.v1.losses.get_regularization_loss", lambda ws: tf.compat.v1.losses.get_regularization_loss())
+    ours.add_path("compat_reg: get_regularization_loss", lambda ws: compat_reg.get_regularization_loss())
+    tf1.add_path("tf_slim.apply_regularization", lambda ws: slim.apply_regularization(slim.l2_regularizer(WEIGHT_DECAY), ws))
+    ours.add_path("compat_reg.apply_regularization", lambda ws: compat_reg.apply_regularization(compat_reg.l2_regularizer(WEIGHT_DECAY), ws))
+
+    floor, grad_only = numpy_paths(values, np.float32(WEIGHT_DECAY))
+    ref_value = WEIGHT_DECAY * sum(np.sum(np.square(v, dtype=np.float64)) for v in values) / 2.0
+
+    # Every path must give the same numbers before its time means anything.
+    floor_value, floor_grads = floor()
+    np.testing.assert_allclose(floor_value, ref_value, rtol=1e-5)
+    for side in (tf1, ours):
+        for name in side.fetches:
+            value, grads = side.run(name)
+            np.testing.assert_allclose(value, ref_value, rtol=1e-5, err_msg=name)
+            for g, w in zip(grads, values):
+                np.testing.assert_allclose(g, np.float32(WEIGHT_DECAY) * w, rtol=1e-6, err_msg=name)
+
+    # Where the time goes, on the compat_reg side: the value alone; value and
+    # gradients computed but only one element of each gradient fetched (Grappler
+    # would prune gradients that are only control dependencies, so that is how to
+    # compute them without copying them out); and the full fetch through
+    # Session.make_callable (no per-call fetch bookkeeping in Python).
+    ours_name = "compat_reg: get_regularization_loss"
+    loss, grads = ours.fetches[ours_name]
+    with ours.graph.as_default():
+        corners = [tf.reshape(g, [-1])[-1] for g in grads]
+    callable_fetch = ours.session.make_callable([loss, grads])
+    breakdown = {
+        "  value only": lambda: ours.session.run(loss),
+        "  value + gradients computed, not copied out": lambda: ours.session.run([loss, corners]),
+        "  value + gradients via make_callable": callable_fetch,
+    }
+
+    paths = {FLOOR: floor, "numpy grad only (no value)": grad_only}
+    for side in (tf1, ours):
+        for name in side.fetches:
+            paths[name] = (lambda s, n: lambda: s.run(n))(side, name)
+    paths.update(breakdown)
+    times = interleaved_medians(paths, repeat=repeat, warmup=2)
+
+    print(f"resnet_v1_50: {len(values)} regularized weights, {n_floats / 1e6:.1f}M float32; "
+          f"tf_slim batch_norm via {how}; median of {repeat} interleaved runs; "
+          f"tensorflow {tf.__version__}, {os.cpu_count()} CPUs")
+    slim_name = "tf_slim: tf.compat.v1.losses.get_regularization_loss"
+    width = max(len(n) for n in paths) + 1
+    for name, seconds in times.items():
+        line = ratio_line(name, seconds, FLOOR, times[FLOOR], width)
+        if name in tf1.fetches or name in ours.fetches or name in breakdown:
+            line += f"  {seconds / times[slim_name]:5.2f}x tf_slim get_regularization_loss"
+        print(line, flush=True)
+    print(f"target: compat_reg paths <= 1.50x {FLOOR}; "
+          f"compat_reg get_regularization_loss at {times[ours_name] / times[FLOOR]:.2f}x, "
+          f"compat_reg.apply_regularization at "
+          f"{times['compat_reg.apply_regularization'] / times[FLOOR]:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
