@@ -207,11 +207,8 @@ def _scale(ctx, expr, scope, arg_name, default=None):
 
 
 def _sum_terms(scales):
-    """``a + b`` of scales, folding literals."""
-    literal = [s.value for s in scales if s.value is not None]
-    texts = [s.render() for s in scales if s.value is None]
-    parts = texts + ([repr(sum(literal))] if literal and (sum(literal) != 0.0 or not texts) else [])
-    return " + ".join(parts) if parts else "0.0"
+    """``a + b`` of scales, as written (each literal halving is folded; sums are not)."""
+    return " + ".join(s.render() for s in scales) if scales else "0.0"
 
 
 # --- TF1 regularizer -> Keras ---------------------------------------------------------

@@ -176,6 +176,7 @@ class _Finder:
         self.resolver = Resolver(tree, package)
         self.sites = []
         self._consumed = set()  # ids of key nodes reported as part of a collection call
+        self._regularized_with_depth = 0  # lexically inside `with variable_scope(regularizer=...)`
         self._parents = []
 
     def symbol(self, expr, scope):
@@ -211,6 +212,12 @@ class _Finder:
     def _walk(self, node, scope):
         inner = self.resolver.scope_of(node, scope)
         self._visit(node, scope)
+        saved_depth = self._regularized_with_depth
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            self._regularized_with_depth = 0  # the body runs later, maybe outside the scope
+        elif isinstance(node, (ast.With, ast.AsyncWith)) and any(
+                self._is_regularized_scope(item.context_expr, scope) for item in node.items):
+            self._regularized_with_depth += 1
         self._parents.append(node)
         for field, value in ast.iter_fields(node):
             children = value if isinstance(value, list) else [value]
@@ -229,6 +236,21 @@ class _Finder:
                     # decorators, defaults, annotations and bases run outside.
                     self._walk(child, inner if field == "body" else scope)
         self._parents.pop()
+        self._regularized_with_depth = saved_depth
+
+    def _regularizer_arg(self, call, symbol):
+        reg = next((k.value for k in call.keywords if k.arg == "regularizer"), None)
+        if reg is None and symbol.name in rules.POSITIONAL_REGULARIZER_CREATORS \
+                and len(call.args) > rules.REGULARIZER_POSITION:
+            reg = call.args[rules.REGULARIZER_POSITION]
+        return None if reg is None or _is_none(reg) else reg
+
+    def _is_regularized_scope(self, expr, scope):
+        """``variable_scope(..., regularizer=r)``: variables created lexically inside inherit ``r``."""
+        if not isinstance(expr, ast.Call):
+            return False
+        _, symbol = self.symbol(expr.func, scope)
+        return symbol is not None and symbol.name == "variable_scope" and self._regularizer_arg(expr, symbol) is not None
 
     def _walk_first_generator(self, gen, outer, inner):
         self._parents.append(gen)
@@ -276,12 +298,14 @@ class _Finder:
             elif kind is not None:
                 self.add(node, scope, kind, symbol.name, symbol.origin, qname)
             elif symbol.name in rules.VARIABLE_CREATORS:
-                reg = next((k.value for k in node.keywords if k.arg == "regularizer"), None)
-                if reg is None and symbol.name in rules.POSITIONAL_REGULARIZER_CREATORS \
-                        and len(node.args) > rules.REGULARIZER_POSITION:
-                    reg = node.args[rules.REGULARIZER_POSITION]
-                if reg is not None and not _is_none(reg):
+                has_own = self._regularizer_arg(node, symbol) is not None
+                inherits = self._regularized_with_depth > 0 and symbol.name != "variable_scope" and not any(
+                    k.arg == "regularizer" for k in node.keywords)
+                if has_own or inherits:
                     self.add(node, scope, "variable_regularizer", symbol.name, symbol.origin, qname)
+                    if inherits and not has_own:
+                        self.sites[-1].suggestion = ("inherits the regularizer of the enclosing variable_scope; "
+                                                     + self.sites[-1].suggestion)
         else:
             self._visit_add_loss(node, scope, func_attr)
         for keyword in node.keywords:
