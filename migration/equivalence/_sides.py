@@ -264,7 +264,10 @@ class KerasSide:
             self.names = [f"{n}#{i}" if n in dup else n for i, n in enumerate(self.names)]
         self.by_name = dict(zip(self.names, self.weights))
         self.shapes = {n: tuple(v.shape) for n, v in self.by_name.items()}
-        self.trainable = {n: bool(v.trainable) for n, v in self.by_name.items()}
+        # Membership in trainable_weights, not Variable.trainable: tf_keras keeps a frozen
+        # layer's variables trainable=True and only moves them to non_trainable_weights.
+        trainable_ids = {id(w) for w in model.trainable_weights}
+        self.trainable = {n: id(v) in trainable_ids for n, v in self.by_name.items()}
         self._opt_spec, self._learning_rate = optimizer, learning_rate
         self.custom_train_step = _overrides_train_step(model)
         compiled = getattr(model, "optimizer", None)

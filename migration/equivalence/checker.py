@@ -183,6 +183,9 @@ def check_equivalence(
     return result
 
 
+_STRATEGIES = {}
+
+
 def _resolve_strategy(strategy):
     if strategy is None or isinstance(strategy, tf.distribute.Strategy):
         return strategy
@@ -196,7 +199,12 @@ def _resolve_strategy(strategy):
                 "devices before TensorFlow initializes (the CLI does this for --strategy mirrored), e.g. "
                 "tf.config.set_logical_device_configuration(cpu, [LogicalDeviceConfiguration()] * 2)."
             )
-        return tf.distribute.MirroredStrategy(devices)
+        key = tuple(devices)
+        # One MirroredStrategy per device set and process: collective ops of two strategy
+        # objects over the same devices reuse instance keys and abort with a shape mismatch.
+        if key not in _STRATEGIES:
+            _STRATEGIES[key] = tf.distribute.MirroredStrategy(devices)
+        return _STRATEGIES[key]
     raise UsageError(f"Invalid value for argument `strategy`. Expected None, 'mirrored' or a tf.distribute.Strategy. Received: strategy={strategy!r}")
 
 
