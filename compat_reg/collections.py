@@ -91,6 +91,8 @@ def _resolved(loss):
     """
     master = getattr(loss, "_master_tensor", None)
     if master is None or not isinstance(master, tf.Tensor):
+        if not (hasattr(loss, "dtype") and hasattr(loss, "shape")):
+            return tf.convert_to_tensor(loss)  # e.g. a Python float someone added; TF1's add_n converts it too
         return loss
     if master.graph is not tf.compat.v1.get_default_graph():
         return loss
@@ -165,7 +167,7 @@ def add_regularization_loss(loss):
     """
     require_graph_mode("add_regularization_loss")
     loss = tf.convert_to_tensor(loss)
-    existing = tf.compat.v1.get_collection(REGULARIZATION_LOSSES)
+    existing = [t for t in tf.compat.v1.get_collection(REGULARIZATION_LOSSES) if hasattr(t, "dtype")]
     check_summable(existing[:1] + [loss], "add_regularization_loss")
     tf.compat.v1.add_to_collection(REGULARIZATION_LOSSES, loss)
     return loss

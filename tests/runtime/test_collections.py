@@ -101,6 +101,13 @@ def test_summing_reuses_the_penalty_get_variable_built(graph):
     assert len(graph.get_operations()) - before > 1  # TF1 builds copies of the penalties
 
 
+def test_python_numbers_added_by_hand_are_summed_like_tf1(sess):
+    tf.compat.v1.add_to_collection(compat_reg.REGULARIZATION_LOSSES, 0.5)
+    compat_reg.add_regularization_loss(tf.constant(0.25))
+    got, ref = sess.run([compat_reg.get_regularization_loss(), tf.compat.v1.losses.get_regularization_loss()])
+    assert got == ref == 0.75
+
+
 def test_collection_items_are_returned_as_tf1_returns_them(graph):
     _build_scoped(compat_reg.l2_regularizer)
     ours = compat_reg.get_regularization_losses()
