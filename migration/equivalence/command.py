@@ -234,6 +234,7 @@ def write_report(result, directory):
 
 def run_selftest(args):
     _quiet_tf()
+    configure_logical_cpus(2)  # the mirrored cases need two devices
     from migration.equivalence import selftest
 
     report = selftest.run(quick=args.quick, progress=lambda line: print(line, file=sys.stderr, flush=True))
