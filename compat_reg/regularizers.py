@@ -397,7 +397,7 @@ def _keras_kind(reg):
 
 
 def _keras_coefficients(reg):
-    """``(l1, l2)`` of a Keras ``L1``/``L2``/``L1L2`` as Python floats.
+    """``(l1, l2)`` of a Keras ``L1``/``L2``/``L1L2`` as Python floats (``None``: no such term).
 
     tf_keras stores its coefficients as float32 (``L2(0.05).l2`` is
     ``0.0500000007...``); they are read back as the shortest decimal that is the
@@ -405,23 +405,35 @@ def _keras_coefficients(reg):
     Both are the same float32 once TF converts the scale, since doubling is exact.
     """
     config = reg.get_config()
-    values = [float(config.get(key, 0.0) or 0.0) for key in ("l1", "l2")]
-    if type(reg).__module__.split(".")[0] == "tf_keras":  # cast to float32 at construction
-        values = [float(str(np.float32(v))) for v in values]
-    return tuple(values)
+    kind = _keras_kind(reg)
+    keys = {"L1": ("l1",), "L2": ("l2",), "L1L2": ("l1", "l2")}[kind]
+    float32_coefficients = type(reg).__module__.split(".")[0] == "tf_keras"  # cast at construction
+
+    def read(key):
+        if key not in keys:
+            return None
+        value = float(config.get(key) or 0.0)
+        return float(str(np.float32(value))) if float32_coefficients else value
+
+    return read("l1"), read("l2")
 
 
 def _l1_l2_coefficients(reg):
-    """Return ``(a, b)`` such that ``reg(w) == a * sum(|w|) + b * sum(w**2)`` (Keras form)."""
+    """``(a, b)`` such that ``reg(w) == a * sum(|w|) + b * sum(w**2)`` (Keras form).
+
+    A term the regularizer does not have at all is ``None`` rather than ``0.0``, so
+    that ``l2_regularizer(0.0)`` converts to ``L2(0.0)``, not to an ``L1``.
+    """
     if isinstance(reg, L1Regularizer):
-        return _python_scale(reg.scale, reg), 0.0
+        return _python_scale(reg.scale, reg), None
     if isinstance(reg, L2Regularizer):
-        return 0.0, _python_scale(reg.scale, reg) / 2.0
+        return None, _python_scale(reg.scale, reg) / 2.0
     if isinstance(reg, SumRegularizer):
-        a = b = 0.0
+        a = b = None
         for member in reg.regularizer_list:
             ma, mb = _l1_l2_coefficients(member)
-            a, b = a + ma, b + mb
+            a = a if ma is None else (ma if a is None else a + ma)
+            b = b if mb is None else (mb if b is None else b + mb)
         return a, b
     if _keras_kind(reg) is not None:
         return _keras_coefficients(reg)
@@ -467,9 +479,9 @@ def to_keras(regularizer):
         return None
     a, b = _l1_l2_coefficients(regularizer)
     regs = _flavor.keras().regularizers
-    if b == 0.0:
+    if b is None:
         return regs.L1(a)
-    if a == 0.0:
+    if a is None:
         return regs.L2(b)
     return regs.L1L2(l1=a, l2=b)
 

@@ -176,6 +176,12 @@ TO_KERAS = {
         lambda: compat_reg.sum_regularizer([compat_reg.l1_regularizer(0.5), compat_reg.l2_regularizer(0.25)]),
         "L1L2", {"l1": 0.5, "l2": 0.125},
     ),
+    "l2-zero-stays-L2": (lambda: compat_reg.l2_regularizer(0.0), "L2", {"l2": 0.0}),
+    "l1-zero-stays-L1": (lambda: compat_reg.l1_regularizer(0.0), "L1", {"l1": 0.0}),
+    "sum-with-keras-L2-member": (
+        lambda: compat_reg.sum_regularizer([compat_reg.l2_regularizer(0.5), _flavor.keras().regularizers.L2(0.25)]),
+        "L2", {"l2": 0.5},
+    ),
     "sum-with-keras-member": (
         lambda: compat_reg.sum_regularizer([compat_reg.l2_regularizer(0.5), _flavor.keras().regularizers.L1(0.25)]),
         "L1L2", {"l1": 0.25, "l2": 0.25},
