@@ -333,6 +333,9 @@ class _Finder:
     def _visit_add_loss(self, node, scope, func_attr):
         if func_attr != "add_loss" or not isinstance(node.func, ast.Attribute):
             return
+        if any(q.split(".")[0] in ("tensorflow", "tf_slim") for q in
+               self.resolver.qualified_names(node.func.value, scope)):
+            return  # a module's add_loss (tf.compat.v1.losses.add_loss), not a model's
         arg = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "losses"), None)
         if isinstance(arg, ast.Lambda):
             self.add(node, scope, "callable_add_loss", "add_loss", "structural", "<object>.add_loss")

@@ -40,3 +40,7 @@ def not_sites(tf, regularizers):
     # `tf` and `regularizers` are parameters here: nothing below is TensorFlow.
     regularizers.l2_regularizer(0.1)
     return tf.contrib.layers.l2_regularizer(0.1)
+
+
+def by_key(graph):
+    return graph.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES), tf.GraphKeys.REGULARIZATION_LOSSES
