@@ -51,10 +51,13 @@ import contextlib
 import functools
 import inspect
 import re
+import sys
 
 import numpy as np
 import tensorflow as tf
 from tensorflow.python.ops import variable_scope as _vs
+from tensorflow.python.ops.resource_variable_ops import ResourceVariable
+from tensorflow.python.ops.variables import PartitionedVariable
 
 from compat_reg import _flavor
 from compat_reg.keras import conventions as _conventions
@@ -133,6 +136,135 @@ class _Shard:
         self.shape = list(shape)
 
 
+class _VariableOpView:
+    """What TF1 code reads from ``variable.op`` (``name``, ``graph``, ``type``) in graph mode."""
+
+    __slots__ = ("name", "graph")
+    type = "VarHandleOp"
+
+    def __init__(self, name, graph):
+        self.name = name
+        self.graph = graph
+
+    def __repr__(self):
+        return f"<VarHandleOp view {self.name!r}>"
+
+
+class _TF1ViewVariable(ResourceVariable):
+    """A layer variable as TF1 code sees it: ``name``, ``op.name`` and ``graph`` as in a TF1 graph.
+
+    The layer's variables live outside any graph (they are created eagerly), so
+    ``v.op`` and ``v.graph`` would raise inside the traced call, and Keras 3 names
+    them ``<leaf>:0``. TF1 code (tf_slim, compat_reg's helpers, user code) reads
+    ``v.op.name`` / ``v.name`` to get ``"scope/w"`` and ``v.graph`` to reach the
+    collections; while a graph is being built these answer with the TF1 name and
+    the graph being built. Everything else is the ``ResourceVariable``'s.
+    """
+
+    @property
+    def name(self):
+        return self._compat_reg_tf1_name + ":0"
+
+    @property
+    def op(self):
+        if tf.executing_eagerly():
+            return super().op
+        return _VariableOpView(self._compat_reg_tf1_name, tf.compat.v1.get_default_graph())
+
+    @property
+    def graph(self):
+        if tf.executing_eagerly():
+            return super().graph
+        return tf.compat.v1.get_default_graph()
+
+
+def _adopt_tf1_view(variable, tf1_name):
+    """Give a plain ``ResourceVariable`` the TF1 view (other kinds, e.g. distributed ones, stay as they are)."""
+    if type(variable) is ResourceVariable:  # pylint: disable=unidiomatic-typecheck
+        variable._compat_reg_tf1_name = tf1_name  # pylint: disable=protected-access
+        variable.__class__ = _TF1ViewVariable
+    return variable
+
+
+@contextlib.contextmanager
+def _outside_keras3_stateless_scope():
+    """Create real variables even while Keras 3 traces a parent model symbolically.
+
+    Keras 3 builds a subclassed model by tracing ``call`` inside a
+    ``StatelessScope``, where new variables are deferred (no ``tf.Variable`` yet).
+    TF1 code needs the variable object itself (it reads, assigns and colocates
+    with it), so the layer's variables are created outside that scope, as Keras 3
+    does for every variable outside symbolic tracing.
+    """
+    if not _flavor.is_keras3():
+        yield
+        return
+    from keras.src.backend.common import global_state  # pylint: disable=import-outside-toplevel
+
+    scope = global_state.get_global_attribute("stateless_scope")
+    global_state.set_global_attribute("stateless_scope", None)
+    try:
+        yield
+    finally:
+        global_state.set_global_attribute("stateless_scope", scope)
+
+
+# tf_keras' legacy layers (tf_slim, tf.compat.v1.layers) drop their activity
+# penalty inside a tf.function: base_layer_v1.add_loss skips symbolic losses
+# "in a TF function" and so nothing reaches the collection. While a TF1Layer
+# call is recorded, the handler below adds ``r(y) / batch`` to the collection
+# exactly as TF1 graph mode did (and records its raw value for the conventions).
+_LEGACY_BASE = "tf_keras.src.legacy_tf_layers.base"
+_legacy_state = {"installed": False, "recording": 0}
+
+
+def _install_legacy_activity_handler():
+    if _legacy_state["installed"] or _LEGACY_BASE not in sys.modules:
+        return
+    legacy_layer = sys.modules[_LEGACY_BASE].Layer
+    original = legacy_layer._handle_activity_regularization  # pylint: disable=protected-access
+
+    def _handle_activity_regularization(self, inputs, outputs):
+        if not _legacy_state["recording"] or not self._activity_regularizer:
+            return original(self, inputs, outputs)
+        with tf.name_scope("ActivityRegularizer"):
+            for output in tf.nest.flatten(outputs):
+                raw = tf.convert_to_tensor(self._activity_regularizer(output))
+                batch = tf.cast(tf.compat.v1.shape(output)[0], raw.dtype)
+                loss = raw / batch
+                tf.compat.v1.add_to_collection(REGULARIZATION_LOSSES, loss)
+                _conventions.record_activity_loss(loss, raw, batch)
+        return None
+
+    legacy_layer._handle_activity_regularization = _handle_activity_regularization  # pylint: disable=protected-access
+    _legacy_state["installed"] = True
+
+
+@contextlib.contextmanager
+def _recording_legacy_activity():
+    _install_legacy_activity_handler()
+    _legacy_state["recording"] += 1
+    try:
+        yield
+    finally:
+        _legacy_state["recording"] -= 1
+
+
+def _unwrap_regularizer(regularizer):
+    """The user's regularizer behind ``compat_reg.regularized_scope``'s build-once wrapper.
+
+    That wrapper exists to build each penalty once in a TF1 graph and caches per
+    graph; the bridge recomputes the penalty at every call, so it calls the
+    wrapped regularizer itself.
+    """
+    from compat_reg import scopes as _scopes  # pylint: disable=import-outside-toplevel
+
+    scope_regularizer = getattr(_scopes, "_ScopeRegularizer", None)
+    if scope_regularizer is not None and isinstance(regularizer, scope_regularizer):
+        return regularizer.regularizer
+    return regularizer
+
+
 class _BridgeVariableStore(_vs._VariableStore):  # pylint: disable=protected-access
     """A TF1 variable store whose variables outlive the call and belong to a Keras layer.
 
@@ -143,8 +275,9 @@ class _BridgeVariableStore(_vs._VariableStore):  # pylint: disable=protected-acc
     the layer can recompute the penalty at every call.
     """
 
-    def __init__(self, create_fn, layer_name):
+    def __init__(self, create_fn, layer_name, is_trainable_fn):
         super().__init__()
+        self._is_trainable_fn = is_trainable_fn
         self._store_eager_variables = True
         self._create_fn = create_fn
         self._layer_name = layer_name
@@ -187,9 +320,9 @@ class _BridgeVariableStore(_vs._VariableStore):  # pylint: disable=protected-acc
         """
         ref = tf.compat.v1.get_collection_ref(REGULARIZATION_LOSSES)
         del ref[self._mark :]
-        shards = list(var) if isinstance(var, tf.compat.v1.PartitionedVariable) else [var]
+        shards = list(var) if isinstance(var, PartitionedVariable) else [var]
         for shard in shards:
-            self._record(shard, regularizer, "layer")
+            self._record(shard, _unwrap_regularizer(regularizer), "layer")
 
     def _get_single_variable(
         self,
@@ -263,9 +396,21 @@ class _BridgeVariableStore(_vs._VariableStore):  # pylint: disable=protected-acc
                     % (name, dtype.name, var.dtype.name)
                 )
         self._vars[name] = var
+        # As in a fresh TF1 graph: the variable is in GLOBAL_VARIABLES (or its
+        # `collections`) and, if trainable, in TRAINABLE_VARIABLES for the rest of
+        # the call (code like group_regularizer or tf.trainable_variables() reads them).
+        graph = tf.compat.v1.get_default_graph()
+        for key in collections or [tf.compat.v1.GraphKeys.GLOBAL_VARIABLES]:
+            graph.add_to_collection(key, var)
+        if self.is_trainable(name):
+            graph.add_to_collection(tf.compat.v1.GraphKeys.TRAINABLE_VARIABLES, var)
         if regularizer:
-            self._record(var, regularizer, "get_variable")
+            self._record(var, _unwrap_regularizer(regularizer), "get_variable")
         return var
+
+    def is_trainable(self, name):
+        """Trainable now, in Keras' sense (its flag, and the layer not frozen)."""
+        return self._is_trainable_fn(name)
 
     def _initial_value(self, name, shape, dtype, initializer, partition_info):
         """The variable's initial value as an eager tensor, computed as TF1's store does."""
@@ -343,14 +488,18 @@ def _spec_of(x, float_dtype):
 
 
 def _is_legacy_activity_loss(loss):
-    """tf_keras' legacy layers (tf_slim, tf.compat.v1.layers) add ``r(y) / batch`` in ``ActivityRegularizer/``."""
+    """An activity penalty ``r(y) / batch`` whose two inputs the bridge can read.
+
+    tf_keras' legacy layers (tf_slim, ``tf.compat.v1.layers``) build it as
+    ``ActivityRegularizer/truediv``; ``compat_reg.activity_regularize(...,
+    reduction="batch_mean")`` as ``.../batch_mean`` (``divide_no_nan``).
+    """
     op = getattr(loss, "op", None)
-    return (
-        op is not None
-        and op.type == "RealDiv"
-        and "ActivityRegularizer/" in op.name
-        and len(op.inputs) == 2
-    )
+    if op is None or len(op.inputs) != 2:
+        return False
+    legacy = op.type == "RealDiv" and "ActivityRegularizer/" in op.name
+    patterns = op.type == "DivNoNan" and op.name.endswith("/batch_mean")  # compat_reg.activity_regularize
+    return legacy or patterns
 
 
 def _make_layer_class():
@@ -396,7 +545,7 @@ def _make_layer_class():
             self._tf1_fn_kwargs = dict(fn_kwargs)
             self._tf1_conventions = _conventions.as_conventions(conventions)
             self._tf1_training_arg = _training_parameter(fn, fn_kwargs)
-            self._tf1_store = _BridgeVariableStore(self._create_tf1_variable, self.name)
+            self._tf1_store = _BridgeVariableStore(self._create_tf1_variable, self.name, self._is_trainable_tf1)
             self._tf1_build_spec = None
             self._tf1_eager_fn = None
             if _flavor.is_keras3():
@@ -506,18 +655,29 @@ def _make_layer_class():
             spec = self._tf1_build_spec
             if spec is None:
                 spec = _spec_from_shape(input_shape, self._float_dtype())
-            trace = tf.function(lambda x: self._run_tf1(x, False, allow_create=True)[0], autograph=False)
-            trace.get_concrete_function(spec)
+            # One trace of fn in a scratch function graph creates the variables
+            # (lifted out of it by init_scope); the graph is then dropped.
+            scratch = tf.__internal__.FuncGraph(f"{self.name}_tf1_build")
+            with scratch.as_default():
+                placeholders = tf.nest.map_structure(
+                    lambda s: tf.compat.v1.placeholder(s.dtype, s.shape), spec
+                )
+                self._run_tf1(placeholders, False, allow_create=True)
             self.built = True
 
         def call(self, inputs, training=None):
             if tf.executing_eagerly():
                 if self._tf1_eager_fn is None:
                     self._tf1_eager_fn = tf.function(
-                        lambda x, training: self._run_tf1(x, training), reduce_retracing=True, autograph=False
+                        lambda x, training, trainable_key: self._run_tf1(x, training),
+                        reduce_retracing=True,
+                        autograph=False,
                     )
                 inputs = tf.nest.map_structure(tf.convert_to_tensor, inputs)
-                outputs, losses = self._tf1_eager_fn(inputs, bool(training))
+                # Which variables are trainable decides the frozen-weight convention
+                # and TRAINABLE_VARIABLES: retrace when it changes (layer.trainable = ...).
+                trainable_key = tuple(id(v) for v in self.trainable_weights)
+                outputs, losses = self._tf1_eager_fn(inputs, bool(training), trainable_key)
             else:
                 outputs, losses = self._run_tf1(inputs, training)
             for loss in losses:
@@ -534,7 +694,7 @@ def _make_layer_class():
         # --- internals -------------------------------------------------------
 
         def _create_tf1_variable(self, name, value, trainable, constraint, synchronization, aggregation):
-            with tf.init_scope():
+            with tf.init_scope(), _outside_keras3_stateless_scope():
                 if _flavor.is_keras3():
                     parts = name.split("/")
                     with contextlib.ExitStack() as stack:
@@ -565,7 +725,11 @@ def _make_layer_class():
                         aggregation=aggregation,
                     )
             self._tf1_store.keras_variables[name] = kv
-            return tf_var
+            return _adopt_tf1_view(tf_var, name)
+
+        def _is_trainable_tf1(self, name):
+            kv = self._tf1_store.keras_variables.get(name)
+            return kv is not None and any(kv is v for v in self.trainable_weights)
 
         def _frozen_ids(self):
             trainable_ids = {id(v) for v in self.trainable_weights}
@@ -587,7 +751,7 @@ def _make_layer_class():
             graph = tf.compat.v1.get_default_graph()
             store.begin_call(allow_create)
             with _fresh_tf1_build(graph, store) as capture:
-                with _conventions.recording_activity_losses() as records:
+                with _conventions.recording_activity_losses() as records, _recording_legacy_activity():
                     outputs = self._tf1_fn(inputs, **kwargs)
                 frozen = self._frozen_ids() if not conv.count_frozen_weights else ()
                 losses = []
