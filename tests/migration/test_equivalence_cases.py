@@ -1,0 +1,68 @@
+"""The registered equivalence cases: pass cases pass, faulty ports are caught with their message.
+
+Runs under the active Keras flavor; ``make test`` runs it under Keras 3 and tf_keras.
+"""
+
+import pytest
+
+import compat_reg
+from compat_reg import _flavor
+from compat_reg import regularizers as regs_mod
+from migration.equivalence import diagnoses as dg
+from tests.migration.equivalence_cases import CASES
+from tests.migration.equivalence_cases import CASE_IDS
+from tests.migration.equivalence_cases import DIAGNOSIS_CASES
+from tests.migration.equivalence_cases import NO_KERAS_EQUIVALENT
+from tests.migration.equivalence_cases import PASS_CASES
+from tests.migration.equivalence_cases import outcome
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_case(case):
+    result = case.run()
+    ok, what = outcome(case, result)
+    assert ok, f"{case.id} under {_flavor.name()}: {what}\n{result.format_table()}"
+    if case.expect == "pass":
+        assert [s.status for s in result.stages] == ["pass"] * 6
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("case", DIAGNOSIS_CASES, ids=[c.id for c in DIAGNOSIS_CASES])
+def test_diagnosis_is_first_and_named(case):
+    """The failing stage's diagnoses start with the registered one for the faulty variable."""
+    result = case.run()
+    stage = result.stage(case.stage)
+    assert stage.status == "fail"
+    assert stage.diagnoses[0].code == case.expect, [d.code for d in stage.diagnoses]
+    names = [s.name for s in result.stages]
+    for s in result.stages[names.index(case.stage) + 1:]:
+        assert s.status == "skipped"
+
+
+def _all_subclasses(cls):
+    out = set()
+    for sub in cls.__subclasses__():
+        out |= {sub} | _all_subclasses(sub)
+    return out
+
+
+def test_every_to_keras_conversion_has_a_case():
+    """Sonnet-style coverage: each Regularizer class to_keras converts, and each Keras class it yields."""
+    covered_in = {type(c.tf1_regularizer) for c in PASS_CASES if c.tf1_regularizer is not None}
+    covered_out = {type(compat_reg.to_keras(c.tf1_regularizer)).__name__ for c in PASS_CASES if c.tf1_regularizer is not None}
+    for cls in _all_subclasses(regs_mod.Regularizer):
+        if cls in NO_KERAS_EQUIVALENT:
+            assert cls not in covered_in, f"{cls.__name__} is allowlisted but has a case"
+            continue
+        assert cls in covered_in, f"compat_reg.to_keras converts {cls.__name__} but no equivalence case uses it"
+    assert covered_out == {"L1", "L2", "L1L2"}, covered_out
+
+
+def test_every_known_mistake_has_a_diagnosis_case():
+    assert {c.expect for c in DIAGNOSIS_CASES} == set(dg.KNOWN)
+
+
+def test_case_ids_are_unique_and_readable():
+    assert len(set(CASE_IDS)) == len(CASE_IDS)
+    assert all(" " not in i for i in CASE_IDS)
