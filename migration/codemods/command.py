@@ -137,6 +137,9 @@ def run_migrate(args):
             except RefusedWrite as exc:
                 refused.append(str(exc))
                 continue
+            except OSError as exc:
+                refused.append(f"{result.path}: cannot write ({exc}); the original is unchanged")
+                continue
             written.append((result.path, backup))
         elif args.format == "diff":
             out.write(result.diff())
