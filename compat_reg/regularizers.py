@@ -26,9 +26,14 @@ Unlike tf_slim's closures the factories return objects that also
 Scale 0 keeps TF1's contract where TF1 code can see it: in TF1 graph mode a
 regularizer whose scale is the Python number 0 returns ``None`` (so
 ``get_variable`` adds nothing to the collection, as with tf_slim's
-``lambda _: None``). Where Keras calls it (eager or inside ``tf.function``) it
-returns a scalar zero instead, because Keras sums its losses and cannot take
-``None``.
+``lambda _: None``). Where Keras 3 calls it (eagerly, inside ``tf.function``, or
+on a Keras 3 variable even in a ``tf.Graph``) and outside graph mode it returns a
+scalar zero instead, because Keras 3 sums its losses and cannot take ``None``
+(tf_keras skips ``None`` in graph mode, like ``get_variable``).
+
+Misuse raises with the fix: integer/bool weights (``TypeError`` naming the
+variable; Keras 3 silently returns 0), integer, negative or non-finite scales
+(``ValueError``). See ``docs/runtime.md``.
 """
 
 import json
@@ -93,6 +98,19 @@ def _is_static_zero(scale):
 def _in_tf1_graph_mode():
     """True while building a TF1 ``tf.Graph`` (not eager, not a ``tf.function`` traced from eager)."""
     return not tf.compat.v1.executing_eagerly_outside_functions()
+
+
+def _disabled_means_none(weights):
+    """Whether a disabled (scale 0) regularizer returns ``None`` here, as tf_slim's ``lambda _: None``.
+
+    Only for TF1 graph-mode callers (``get_variable``, tf_keras and
+    ``tf.compat.v1.layers``, which all skip ``None``). Keras 3 sums
+    ``layer.losses`` without skipping ``None``, even when its layers are built in
+    a ``tf.Graph``, so a Keras 3 variable always gets a scalar zero.
+    """
+    if not _in_tf1_graph_mode():
+        return False
+    return not (_flavor.is_keras3() and isinstance(weights, _flavor.keras().Variable))
 
 
 def _describe(weights):
@@ -225,7 +243,7 @@ class L1Regularizer(Regularizer):
         self.scope = scope
 
     def __call__(self, weights):
-        if _is_static_zero(self.scale) and _in_tf1_graph_mode():
+        if _is_static_zero(self.scale) and _disabled_means_none(weights):
             return None
         weights = _as_tensor_input(weights, self)
         with tf.compat.v1.name_scope(self.scope, "l1_regularizer", [weights]) as name:
@@ -256,7 +274,7 @@ class L2Regularizer(Regularizer):
         self.scope = scope
 
     def __call__(self, weights):
-        if _is_static_zero(self.scale) and _in_tf1_graph_mode():
+        if _is_static_zero(self.scale) and _disabled_means_none(weights):
             return None
         weights = _as_tensor_input(weights, self)
         with tf.compat.v1.name_scope(self.scope, "l2_regularizer", [weights]) as name:
@@ -284,12 +302,13 @@ class SumRegularizer(Regularizer):
         self.scope = scope
 
     def __call__(self, weights):
+        none_if_disabled = _disabled_means_none(weights)
         weights = _as_tensor_input(weights, self)
         with tf.compat.v1.name_scope(self.scope, "sum_regularizer", [weights]) as name:
             tensors = [t for t in (reg(weights) for reg in self.regularizer_list) if t is not None]
             if tensors:
                 return tf.math.add_n(tensors, name=name)
-        if _in_tf1_graph_mode():
+        if none_if_disabled:
             return None
         return tf.zeros([], dtype=tf.as_dtype(weights.dtype).base_dtype)
 

@@ -299,3 +299,21 @@ def test_integer_keras_variable_raises_naming_it(keras):
         compat_reg.l2_regularizer(0.1)(counter)
     if _flavor.is_keras3():  # what we protect against
         assert float(keras.regularizers.L2(0.1)(counter)) == 0.0
+
+
+def test_scale_zero_in_a_layer_built_in_a_tf1_graph_sums(keras):
+    """Keras 3 sums layer.losses without skipping None, even in a tf.Graph: it gets a 0.
+
+    tf_keras (like get_variable) skips None, so there the disabled kernel penalty is absent.
+    """
+    with tf.Graph().as_default():
+        layer = keras.layers.Dense(2, kernel_regularizer=compat_reg.l2_regularizer(0.0),
+                                   bias_regularizer=compat_reg.l2_regularizer(0.1), bias_initializer="ones")
+        layer(tf.zeros([1, 3]))
+        losses = layer.losses
+        assert all(loss is not None for loss in losses)
+        assert len(losses) == (2 if _flavor.is_keras3() else 1)
+        total = tf.add_n(losses)
+        with tf.compat.v1.Session() as session:
+            session.run(tf.compat.v1.global_variables_initializer())
+            assert_close(session.run(total), np_l2_tf1(np.ones(2, np.float32), 0.1))
