@@ -32,8 +32,8 @@ def print_ratio(name, seconds, baseline_name, baseline_seconds, width=44):
     print(ratio_line(name, seconds, baseline_name, baseline_seconds, width), flush=True)
 
 
-def interleaved_medians(fns, repeat=5, warmup=1):
-    """``{name: median seconds}`` timing every ``fns[name]()`` in turn, ``repeat`` rounds.
+def interleaved_times(fns, repeat=5, warmup=1):
+    """``{name: [seconds, ...]}`` timing every ``fns[name]()`` in turn, ``repeat`` rounds.
 
     Round-robin rather than one path after the other, so that load from other
     processes on a shared machine falls on every path alike.
@@ -47,4 +47,9 @@ def interleaved_medians(fns, repeat=5, warmup=1):
             start = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+    return times
+
+
+def interleaved_medians(fns, repeat=5, warmup=1):
+    """``{name: median seconds}`` of ``interleaved_times``."""
+    return {name: statistics.median(ts) for name, ts in interleaved_times(fns, repeat, warmup).items()}

@@ -21,14 +21,15 @@ gradient with respect to every regularized weight (54 conv/logits kernels,
   explicit path over the same weight list, each with its own l2 regularizer.
 
 Every path is checked against a float64 NumPy reference before it is timed. Paths
-run round-robin (median of N rounds) so that load from other processes falls on all
-of them alike. Ratios are printed against the NumPy floor (the issue's target:
+run round-robin for N rounds so that load from other processes falls on all of them
+alike; the best round (cost without interference) and the median are printed. Ratios are printed against the NumPy floor (the issue's target:
 <= 1.5x) and against tf_slim's path, plus a breakdown of the compat_reg path (value
 alone; gradients computed but not copied out; the fetch through make_callable). Usage: ``python -m benchmarks.bench_regularization_value [--quick]``.
 """
 
 import argparse
 import os
+import statistics
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -37,7 +38,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import compat_reg  # noqa: E402
-from benchmarks._timing import interleaved_medians, ratio_line  # noqa: E402
+from benchmarks._timing import interleaved_times  # noqa: E402
 
 WEIGHT_DECAY = 1e-4
 FLOOR = "numpy floor"
@@ -130,9 +131,9 @@ def numpy_paths(weights, scale):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="3 timed rounds instead of 21")
+    parser.add_argument("--quick", action="store_true", help="3 timed rounds instead of 31")
     args = parser.parse_args(argv)
-    repeat = 3 if args.quick else 21
+    repeat = 3 if args.quick else 31
 
     how = _enable_tf_slim()
     import tf_slim as slim
@@ -181,22 +182,26 @@ def main(argv=None):
         for name in side.fetches:
             paths[name] = (lambda s, n: lambda: s.run(n))(side, name)
     paths.update(breakdown)
-    times = interleaved_medians(paths, repeat=repeat, warmup=2)
+    runs = interleaved_times(paths, repeat=repeat, warmup=2)
+    best = {name: min(ts) for name, ts in runs.items()}
+    median = {name: statistics.median(ts) for name, ts in runs.items()}
 
     print(f"resnet_v1_50: {len(values)} regularized weights, {n_floats / 1e6:.1f}M float32; "
-          f"tf_slim batch_norm via {how}; median of {repeat} interleaved runs; "
-          f"tensorflow {tf.__version__}, {os.cpu_count()} CPUs")
+          f"tf_slim batch_norm via {how}; {repeat} interleaved rounds; "
+          f"tensorflow {tf.__version__}, numpy {np.__version__}, {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print("best = fastest round (the cost without interference), median = typical under "
+          "the load at the time")
     slim_name = "tf_slim: tf.compat.v1.losses.get_regularization_loss"
     width = max(len(n) for n in paths) + 1
-    for name, seconds in times.items():
-        line = ratio_line(name, seconds, FLOOR, times[FLOOR], width)
-        if name in tf1.fetches or name in ours.fetches or name in breakdown:
-            line += f"  {seconds / times[slim_name]:5.2f}x tf_slim get_regularization_loss"
-        print(line, flush=True)
-    print(f"target: compat_reg paths <= 1.50x {FLOOR}; "
-          f"compat_reg get_regularization_loss at {times[ours_name] / times[FLOOR]:.2f}x, "
-          f"compat_reg.apply_regularization at "
-          f"{times['compat_reg.apply_regularization'] / times[FLOOR]:.2f}x")
+    print(f"{'path':<{width}} {'best':>9}  {'/floor':>6}  {'median':>9}  {'/floor':>6}  {'/tf_slim':>8}")
+    for name in paths:
+        vs_slim = f"{best[name] / best[slim_name]:8.2f}" if name not in (FLOOR, "numpy grad only (no value)") else ""
+        print(f"{name:<{width}} {best[name] * 1e3:6.2f} ms  {best[name] / best[FLOOR]:5.2f}x  "
+              f"{median[name] * 1e3:6.2f} ms  {median[name] / median[FLOOR]:5.2f}x  {vs_slim}", flush=True)
+    for name in (ours_name, "compat_reg.apply_regularization"):
+        print(f"target <= 1.50x {FLOOR}: {name} at {best[name] / best[FLOOR]:.2f}x (best), "
+              f"{median[name] / median[FLOOR]:.2f}x (median)")
     return 0
 
 

@@ -191,9 +191,14 @@ def test_scale_zero_is_a_scalar_zero_outside_graph_mode(case):
 
 
 def test_scale_zero_logs_like_tf_slim(caplog):
-    tf.get_logger().propagate = True
-    with caplog.at_level(logging.INFO, logger="tensorflow"):
-        compat_reg.l2_regularizer(0.0)
+    logger = tf.get_logger()
+    propagate = logger.propagate
+    logger.propagate = True
+    try:
+        with caplog.at_level(logging.INFO, logger="tensorflow"):
+            compat_reg.l2_regularizer(0.0)
+    finally:
+        logger.propagate = propagate
     assert "Scale of 0 disables regularizer." in caplog.text
 
 
