@@ -133,7 +133,11 @@ class GraphSide:
                 tf.zeros_like(v) if g is None else tf.convert_to_tensor(g)
                 for v, g in zip(self.train_vars, tf.gradients(y, self.train_vars))
             ]
-            self._grads = (grads(self.data), grads(self.reg), grads(self.total))
+            # One backward graph for the data loss, one (small) for the regularization;
+            # the total's gradient is their sum (gradients are linear), and the train op
+            # applies it, so no third backward graph is built.
+            data_g, reg_g = grads(self.data), grads(self.reg)
+            self._grads = (data_g, reg_g, [d + r for d, r in zip(data_g, reg_g)])
 
     def _feed(self):
         return {self.x: self.inputs, self.t: self.targets}
@@ -197,7 +201,8 @@ class GraphSide:
                     opt = tf.compat.v1.train.GradientDescentOptimizer(self._learning_rate)
                 update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)
                 with tf.control_dependencies(update_ops):
-                    self._train_op = opt.minimize(self.total, var_list=self.train_vars)
+                    # == opt.minimize(self.total, var_list=train_vars), reusing the gradients.
+                    self._train_op = opt.apply_gradients(zip(self._grads[2], self.train_vars))
                 new_vars = [v for v in tf.compat.v1.global_variables() if v not in set(self.variables)]
                 self.session.run(tf.compat.v1.variables_initializer(new_vars))
             self._built_training = True
@@ -285,6 +290,72 @@ class KerasSide:
         self.losses = self._loss_infos()
 
     def _loss_infos(self):
+        """Which weights (and whether the inputs) each ``model.losses`` entry reads.
+
+        Traces ``model(x); model.losses`` once in a ``tf.function`` and walks each
+        loss back through the function graph to the captured variable handles and
+        the input placeholder (layers that wrap their eager path in their own
+        ``tf.function``, like ``TF1Layer``, build inline while traced, so the walk
+        sees through them). A nested function call op is opaque and counts as
+        reading all its inputs. If the traced losses do not match the eager ones,
+        falls back to ``GradientTape`` connectivity with non-zero gradients.
+        """
+        try:
+            infos = self._loss_infos_traced()
+        except Exception:  # noqa: BLE001 - any tracing problem: use the tape instead
+            infos = None
+        return infos if infos is not None else self._loss_infos_tape()
+
+    def _loss_infos_traced(self):
+        captured = {}
+        holder = {}
+
+        def fn(x):
+            out = self.model(x, training=self.training)
+            losses = [tf.convert_to_tensor(l) for l in self.model.losses]
+            holder["losses"] = losses
+            return losses
+
+        concrete = tf.function(fn, autograph=False).get_concrete_function(
+            tf.TensorSpec(self.x.shape, self.x.dtype)
+        )
+        graph = concrete.graph
+        handles = {}
+        for n, v in self.by_name.items():
+            tv = _tf_variable(v)
+            handle = getattr(tv, "handle", None)
+            if handle is not None:
+                handles[id(handle)] = n
+        for external, internal in graph.captures:
+            if id(external) in handles:
+                captured[internal.op.name] = handles[id(external)]
+        input_ops = {t.op.name for t in graph.inputs[: len(tf.nest.flatten(self.x))]}
+        traced = [float(v) for v in concrete(self.x)]
+        self._call()
+        eager = [float(l) for l in self.model.losses]
+        if len(traced) != len(eager) or not np.allclose(traced, eager, rtol=1e-5, atol=1e-12):
+            return None
+        order = {n: i for i, n in enumerate(self.names)}
+        infos = []
+        for i, loss in enumerate(holder["losses"]):
+            seen, stack, found, reads_inputs = set(), [loss.op], set(), False
+            while stack:
+                op = stack.pop()
+                if op.name in seen:
+                    continue
+                seen.add(op.name)
+                if op.name in captured:
+                    found.add(captured[op.name])
+                    continue
+                if op.name in input_ops:
+                    reads_inputs = True
+                    continue
+                stack.extend(t.op for t in op.inputs)
+                stack.extend(op.control_inputs)
+            infos.append(LossInfo(f"model.losses[{i}]", tuple(sorted(found, key=order.get)), reads_inputs))
+        return infos
+
+    def _loss_infos_tape(self):
         tf_vars = [_tf_variable(v) for v in self.weights]
         with tf.GradientTape(persistent=True) as tape:
             tape.watch(self.x)
@@ -293,10 +364,14 @@ class KerasSide:
             self._call()
             losses = list(self.model.losses)
         infos = []
+
+        def reads(g):
+            return g is not None and bool(np.any(np.asarray(tf.convert_to_tensor(g))))
+
         for i, loss in enumerate(losses):
             grads = tape.gradient(loss, [self.x] + tf_vars, unconnected_gradients=tf.UnconnectedGradients.NONE)
-            names = tuple(n for n, g in zip(self.names, grads[1:]) if g is not None)
-            infos.append(LossInfo(f"model.losses[{i}]", names, grads[0] is not None))
+            names = tuple(n for n, g in zip(self.names, grads[1:]) if reads(g))
+            infos.append(LossInfo(f"model.losses[{i}]", names, reads(grads[0])))
         del tape
         return infos
 
@@ -375,17 +450,18 @@ class KerasSide:
         pairs = self._trainable_pairs()
         tf_vars = [_tf_variable(v) for _, v in pairs]
         with tf.GradientTape(persistent=True) as tape:
+            for v in tf_vars:
+                tape.watch(v)
             out = _first_output(self._call(), "the new model")
             data = tf.cast(self._loss_fn(self.t, out), tf.float32)
             losses = list(self.model.losses)
             reg = tf.math.add_n([tf.cast(l, tf.float32) for l in losses]) if losses else tf.constant(0.0)
-            total = data + reg
         result = {}
-        g = [tape.gradient(y, tf_vars) for y in (data, reg, total)]
+        g = [tape.gradient(y, tf_vars) for y in (data, reg)]
         for i, (n, v) in enumerate(pairs):
-            cols = [np.zeros(v.shape, np.float32) if gi[i] is None else np.asarray(tf.convert_to_tensor(gi[i]))
-                    for gi in g]
-            result[n] = tuple(cols)
+            d, r = (np.zeros(v.shape, np.float32) if gi[i] is None else np.asarray(tf.convert_to_tensor(gi[i]))
+                    for gi in g)
+            result[n] = (d, r, d + r)  # the total's gradient is the sum (linearity), as on the old side
         del tape
         return result
 
