@@ -11,3 +11,5 @@ from compat_reg.keras.conventions import FrozenWeights
 from compat_reg.keras.conventions import record_activity_loss
 from compat_reg.keras.loss_split import LossSplit
 from compat_reg.keras.publish import publish_losses
+from compat_reg.keras.distribute import replica_total_loss
+from compat_reg.keras.distribute import scale_regularization_loss

@@ -133,10 +133,14 @@ def _check_variables_tracked(model, fn):
         fn()
     tracked = set()
     for w in model.weights:
-        tracked.add(id(w))
+        candidates = [w]
         inner = getattr(w, "value", None)  # Keras 3 Variable wraps a tf.Variable
         if isinstance(inner, tf.Variable):
-            tracked.add(id(inner))
+            candidates.append(inner)
+        for v in list(candidates):
+            # tf.distribute: the tape sees the per-device components of a MirroredVariable.
+            candidates.extend(getattr(v, "values", None) or ())
+        tracked.update(id(v) for v in candidates)
     for v in tape.watched_variables():
         if v.trainable and id(v) not in tracked:
             raise ValueError(
