@@ -38,7 +38,7 @@ import dataclasses
 import difflib
 
 from migration.codemods import rules
-from migration.codemods.scan import Site, parse, scan_source, SourceText  # noqa: F401
+from migration.codemods.scan import Site, SiteFinder, parse
 
 TARGETS = ("keras", "compat")
 KERAS_REGS = "{tf}.keras.regularizers"
@@ -498,9 +498,7 @@ def migrate_source(text, path="<string>", target="keras", package=""):
     if target not in TARGETS:
         raise ValueError(f"Invalid value for argument `target`. Expected one of {TARGETS}. Received: target={target!r}")
     tree, source = parse(text, path)
-    from migration.codemods.scan import _Finder  # the same finder `scan` uses
-
-    finder = _Finder(tree, source, path, package)
+    finder = SiteFinder(tree, source, path, package)  # the same finder `scan` uses
     sites = finder.run(tree)
     ctx = _Context(text, path, target, tree, source, sites, finder.resolver)
     findings, edits = [], []

@@ -167,7 +167,7 @@ def _kind_of(symbol):
     return None
 
 
-class _Finder:
+class SiteFinder:
     """Second pass: walk the tree with scopes and record sites."""
 
     def __init__(self, tree, source, path, package):
@@ -408,7 +408,7 @@ def scan_source(text, path="<string>", package=None, tree=None, source=None):
         tree, source = parse(text, path)
     if package is None:
         package = package_of(path) if os.path.exists(path) else ""
-    return _Finder(tree, source, path, package).run(tree)
+    return SiteFinder(tree, source, path, package).run(tree)
 
 
 def iter_python_files(paths):
