@@ -1,0 +1,113 @@
+"""``compat-reg check`` exit codes 0 / 1 / 2, reports, weight maps, JSON, mirrored; one real subprocess."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from migration.cli import main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+OLD = "examples.demo_tf1_model:model"
+GOOD = "examples.demo_keras_port:build"
+NAIVE = "examples.demo_keras_naive_port:build"
+DEMO_ARGS = ["--input-shape", "4,8,8,2", "--loss", "xent", "--steps", "2"]
+
+
+@pytest.mark.keras
+def test_equivalent_port_exits_0_with_table_and_progress(capsys):
+    assert main(["check", OLD, GOOD, *DEMO_ARGS]) == 0
+    cap = capsys.readouterr()
+    assert "EQUIVALENT" in cap.out and "NOT EQUIVALENT" not in cap.out
+    assert "regularization per variable" in cap.out
+    for stage in ("build", "variables", "regularization", "forward", "gradients", "steps"):
+        assert f"[compat-reg check] {stage}" in cap.err
+
+
+@pytest.mark.keras
+def test_naive_port_exits_1_with_diagnosis_and_report(tmp_path, capsys):
+    assert main(["check", OLD, NAIVE, *DEMO_ARGS, "--report", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "new/fc1/kernel: Keras L2(0.0001) is 2.0x the TF1 l2_regularizer(0.0001); use L2(5e-05) or compat_reg.to_keras" in out
+    assert f"plot:   {tmp_path}/loss_curves.png" in out
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["equivalent"] is False and report["failed_stage"] == "regularization"
+    codes = [d["code"] for d in report["stages"][2]["diagnoses"]]
+    assert codes.count("l2-twice") == 4 and "bias-one-side" in codes
+    png = (tmp_path / "loss_curves.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    # the curves recorded after the failure show the doubled penalty on the new side
+    traj = report["trajectories"]
+    assert traj["new"]["regularization"][0] > traj["old"]["regularization"][0]
+
+
+@pytest.mark.keras
+def test_json_output_and_inputs_file(tmp_path, capsys):
+    x = np.random.default_rng(3).standard_normal((4, 8, 8, 2)).astype(np.float32)
+    y = np.array([0, 1, 2, 1], np.int32)
+    np.savez(tmp_path / "data.npz", inputs=x, targets=y)
+    assert main(["check", OLD, GOOD, "--inputs", str(tmp_path / "data.npz"), "--loss", "xent", "--steps", "1", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["equivalent"] is True and data["info"]["inputs_shape"] == [4, 8, 8, 2]
+
+
+@pytest.mark.keras
+def test_weight_map_yaml(tmp_path, capsys):
+    wm = tmp_path / "map.yaml"
+    wm.write_text("rules:\n  - ['/weights$', '/kernel']\n  - ['/biases$', '/bias']\n")
+    assert main(["check", OLD, GOOD, *DEMO_ARGS, "--weight-map", str(wm)]) == 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rules:\n  - ['(unclosed', 'x']\n")
+    assert main(["check", OLD, GOOD, *DEMO_ARGS, "--weight-map", str(bad)]) == 2
+    assert "rule 0 pattern '(unclosed' is not a regular expression" in capsys.readouterr().err
+
+
+USAGE_ERRORS = [
+    ("missing-module", ["no_such_module:fn", GOOD, "--input-shape", "4,8,8,2"],
+     "OLD 'no_such_module:fn': cannot import module 'no_such_module'"),
+    ("missing-attribute", ["examples.demo_tf1_model:nope", GOOD, "--input-shape", "4,8,8,2"],
+     "OLD 'examples.demo_tf1_model:nope': module 'examples.demo_tf1_model' has no attribute 'nope'"),
+    ("no-colon", ["examples.demo_tf1_model", GOOD, "--input-shape", "4,8,8,2"], "must be module:callable"),
+    ("old-not-callable", ["examples.demo_tf1_model:INPUT_SHAPE", GOOD, "--input-shape", "4,8,8,2"],
+     "OLD 'examples.demo_tf1_model:INPUT_SHAPE' is a tuple, not a TF1 model function"),
+    ("new-wrong-kind", [OLD, "examples.demo_tf1_model:INPUT_SHAPE", "--input-shape", "4,8,8,2"],
+     "NEW must be a"),
+    ("new-returns-non-model", [OLD, "examples.demo_tf1_model:model", "--input-shape", "4,8,8,2"],
+     "NEW 'model' must be callable with no arguments"),
+    ("shape-does-not-fit", [OLD, GOOD, "--input-shape", "4,8,8,3"], "failed on inputs of shape (4, 8, 8, 3)"),
+    ("bad-shape", [OLD, GOOD, "--input-shape", "4,x"], "--input-shape '4,x' must be positive integers"),
+    ("no-inputs", [OLD, GOOD], "pass --input-shape B,D1,... (batch first) or --inputs FILE.npz"),
+    ("bad-loss", [OLD, GOOD, "--input-shape", "4,8,8,2", "--loss", "hinge"], "Invalid value for argument `loss`"),
+]
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("argv,message", [c[1:] for c in USAGE_ERRORS], ids=[c[0] for c in USAGE_ERRORS])
+def test_usage_errors_exit_2_with_the_fix(argv, message, capsys):
+    assert main(["check", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+
+
+@pytest.mark.keras
+def test_mirrored_strategy_in_process(capsys):
+    # tests/conftest.py configured two logical CPUs at import.
+    assert main(["check", OLD, GOOD, *DEMO_ARGS, "--strategy", "mirrored", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["info"]["strategy"] == "MirroredStrategy" and data["info"]["replicas"] == 2
+
+
+@pytest.mark.keras
+def test_console_script_subprocess_exit_codes(tmp_path):
+    """A real process: `python -m migration.cli` (what the compat-reg console script runs)."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    cmd = [sys.executable, "-m", "migration.cli", "check", OLD, NAIVE, *DEMO_ARGS, "--strategy", "mirrored",
+           "--report", str(tmp_path)]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "[l2-twice] new/conv1/kernel" in proc.stdout
+    assert "[compat-reg check] regularization FAIL" in proc.stderr
+    assert (tmp_path / "report.json").exists() and (tmp_path / "loss_curves.png").exists()

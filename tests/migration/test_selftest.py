@@ -1,0 +1,37 @@
+"""``compat-reg selftest``: conventions measured on this install agree with compat_reg._flavor."""
+
+import json
+
+import pytest
+
+from compat_reg import _flavor
+from migration.cli import main
+from migration.equivalence import selftest
+
+
+@pytest.mark.keras
+def test_conventions_hold_and_match_the_flavor():
+    rows = {r.convention: r for r in selftest.conventions()}
+    assert all(r.holds for r in rows.values()), [r for r in rows.values() if not r.holds]
+    assert rows["Keras L2(s) / TF1 l2_regularizer(s)"].measured == 2.0
+    assert rows["regularizers of frozen (non-trainable) weights counted"].measured is (not _flavor.is_keras3())
+    assert rows["zero-argument add_loss(lambda: ...) supported"].measured is (not _flavor.is_keras3())
+    expected_defaults = (0.0, 0.0) if _flavor.is_keras3() else (0.01, 0.01)
+    assert rows["keras.regularizers.l1_l2() defaults (l1, l2)"].measured == expected_defaults
+
+
+@pytest.mark.keras
+def test_selftest_quick_cli_json(capsys):
+    assert main(["selftest", "--quick", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["ok"] is True and data["cases"] == []
+    assert data["info"]["flavor"] == _flavor.name()
+
+
+def test_report_fails_when_a_convention_does_not_hold():
+    row = selftest.Row("activity_regularizer divided by the batch", False, True, False)
+    report = selftest.Report([row], [("l2-dense-get_variable", True, "EQUIVALENT", 0.1)], {
+        "tensorflow": "x", "flavor": "keras3", "keras": "3", "tf_slim": "1.1.0"})
+    assert not report.ok
+    text = report.format_table()
+    assert "SELFTEST FAILED" in text and "NO" in text
