@@ -166,3 +166,15 @@ def build_in_graph(case_, x, is_training=False):
     outputs = case_.fn(tf.constant(x), is_training=is_training)
     variables = {tf1_name(v): v for v in tf.compat.v1.global_variables()}
     return outputs, variables
+
+
+def resnet_v1_50_logits(inputs, is_training=False):
+    """``tf_slim.nets.resnet_v1.resnet_v1_50`` (10 classes) under ``resnet_arg_scope(weight_decay=1e-4)``."""
+    from tf_slim.nets import resnet_v1  # pylint: disable=import-outside-toplevel
+
+    with slim.arg_scope(resnet_v1.resnet_arg_scope(weight_decay=1e-4)):
+        logits, _ = resnet_v1.resnet_v1_50(inputs, num_classes=10, is_training=is_training)
+    return tf.squeeze(logits, [1, 2], name="SpatialSqueeze")  # [batch, 1, 1, 10] -> [batch, 10]
+
+
+RESNET = Case("resnet_v1_50", resnet_v1_50_logits, (32, 32, 3), "tf_slim.nets resnet_v1_50, 10 classes")
