@@ -9,6 +9,9 @@ from compat_reg.keras.conventions import ActivityLoss
 from compat_reg.keras.conventions import Conventions
 from compat_reg.keras.conventions import FrozenWeights
 from compat_reg.keras.conventions import record_activity_loss
+from compat_reg.keras.tf1_layer import TF1Layer
+from compat_reg.keras.tf1_layer import TF1VariableCreationError
+from compat_reg.keras.tf1_layer import tf1_layer
 from compat_reg.keras.loss_split import LossSplit
 from compat_reg.keras.publish import publish_losses
 from compat_reg.keras.distribute import replica_total_loss
