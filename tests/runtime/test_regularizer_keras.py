@@ -317,3 +317,16 @@ def test_scale_zero_in_a_layer_built_in_a_tf1_graph_sums(keras):
         with tf.compat.v1.Session() as session:
             session.run(tf.compat.v1.global_variables_initializer())
             assert_close(session.run(total), np_l2_tf1(np.ones(2, np.float32), 0.1))
+
+
+def test_every_regularizer_class_has_a_conversion_case(keras):
+    """Coverage: each public compat_reg regularizer class appears in TO_KERAS, each
+    convertible Keras class in FROM_KERAS, so a new class cannot ship without its case."""
+    ours = {cls for cls in vars(compat_reg).values()
+            if isinstance(cls, type) and issubclass(cls, compat_reg.Regularizer) and cls is not compat_reg.Regularizer}
+    assert ours == {compat_reg.L1Regularizer, compat_reg.L2Regularizer, compat_reg.SumRegularizer}
+    covered = {type(make()) for make, _, _ in TO_KERAS.values()}
+    assert ours <= covered
+    from compat_reg.regularizers import _KERAS_KINDS
+
+    assert {type(make(keras)).__name__ for make, _ in FROM_KERAS.values()} == set(_KERAS_KINDS)
