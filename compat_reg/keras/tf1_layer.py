@@ -800,6 +800,8 @@ def _spec_from_shape(shape, dtype):
 
 
 TF1Layer = _make_layer_class()
+TF1Layer.__qualname__ = "TF1Layer"
+TF1Layer.__module__ = __name__
 
 
 def tf1_layer(fn=None, *, name=None, conventions=None):

@@ -1,0 +1,53 @@
+"""The TF1Layer examples run, and their numbers agree with NumPy (both Keras flavors)."""
+
+import importlib.util
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tests.helpers import assert_close
+
+pytestmark = pytest.mark.keras
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _load(name):
+    path = os.path.join(ROOT, "examples", f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"example_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_keras_activity_penalty():
+    result = _load("keras_activity_penalty").main(steps=3, verbose=False)
+    assert result["numpy"] > 0
+    assert_close(result["bridged"], result["numpy"], what="TF1Layer activity penalty vs NumPy")
+    assert_close(result["native"], result["numpy"], what="Keras activity_regularizer vs NumPy")
+    assert result["kernel_moved"]
+    assert result["losses"][-1] < result["losses"][0]
+
+
+def test_keras_joint_kernel_penalty():
+    module = _load("keras_joint_kernel_penalty")
+    result = module.main(steps=3, verbose=False)
+    assert result["numpy"] > 0
+    assert_close(result["bridged"], result["numpy"], what="joint penalty incl. the frozen kernel vs NumPy")
+    assert result["trainable"] == ["conv0/kernel", "conv2/kernel"]
+    assert result["moved"] == {"conv0/kernel": True, "conv1/kernel": False, "conv2/kernel": True}
+    assert_close(result["penalty_after"], result["numpy_after"], what="after fit")
+
+
+@pytest.mark.parametrize("name", ["keras_activity_penalty", "keras_joint_kernel_penalty"])
+def test_examples_run_as_scripts(name):
+    proc = subprocess.run(
+        [sys.executable, os.path.join("examples", f"{name}.py")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, env=dict(os.environ),
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "TF1Layer" in proc.stdout and "NumPy" in proc.stdout
+    assert np.isfinite([float(line.split()[-1]) for line in proc.stdout.splitlines() if "NumPy" in line]).all()
