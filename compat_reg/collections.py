@@ -204,6 +204,38 @@ def get_total_loss(add_regularization_losses=True, name="total_loss", scope=None
     return tf.math.add_n(tensors, name=name)
 
 
+def _warn_if_already_regularized(weights_list):
+    """Warn (once per variable) about weights whose penalty is already in the collection.
+
+    One pass over the collection: TF1 names a ``get_variable`` penalty
+    ``<variable>/Regularizer/...``; compat_reg's scopes record theirs.
+    """
+    import warnings
+
+    from compat_reg import scopes  # scopes builds on this module; imported when used
+
+    owners = {}
+    for item in tf.compat.v1.get_collection(REGULARIZATION_LOSSES):
+        name = getattr(item, "name", "")
+        if "/Regularizer/" in name:
+            owners.setdefault(name.split("/Regularizer/")[0], name)
+    for w in weights_list:
+        if not isinstance(w, tf.Variable):
+            continue
+        earlier = [f"{reg!r} via {how}" for reg, how in scopes.regularized_by(w)]
+        if w.op.name in owners:
+            earlier.append(f"get_variable(regularizer=...) (its loss {owners[w.op.name]!r})")
+        if earlier:
+            warnings.warn(
+                f"apply_regularization: variable {w.name!r} is already regularized by "
+                f"{' and '.join(earlier)}; apply_regularization adds another penalty for it to "
+                "REGULARIZATION_LOSSES, so its loss counts twice (TF1 did the same, silently). "
+                "Leave it out of weights_list, or create it without a regularizer.",
+                scopes.DoubleRegularizationWarning,
+                stacklevel=3,
+            )
+
+
 def apply_regularization(regularizer, weights_list=None):
     """tf_slim's ``apply_regularization``: sum ``regularizer(w)`` and add it to the collection.
 
@@ -221,6 +253,13 @@ def apply_regularization(regularizer, weights_list=None):
 
     Returns:
       The summed penalty, a scalar.
+
+    Warns:
+      DoubleRegularizationWarning: (``compat_reg.scopes``) for each variable in
+        ``weights_list`` that already has a penalty in the collection — from
+        ``get_variable(regularizer=...)``, a regularizing ``variable_scope``, or
+        compat_reg's ``regularized_scope``/``regularize`` — since TF1 semantics
+        then count it twice. The sum is still built, as in tf_slim.
 
     Raises:
       RuntimeError: executing eagerly.
@@ -241,6 +280,7 @@ def apply_regularization(regularizer, weights_list=None):
         weights_list = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.WEIGHTS)
     if not weights_list:
         raise ValueError("No weights to regularize.")
+    _warn_if_already_regularized(weights_list)
     with tf.compat.v1.name_scope("get_regularization_penalty", values=weights_list) as scope:
         penalties = [regularizer(w) for w in weights_list]
         penalties = [p if p is not None else tf.constant(0.0) for p in penalties]

@@ -162,12 +162,30 @@ def test_apply_regularization_matches_tf_slim(case, use_weights_collection):
 def test_apply_regularization_then_get_regularization_loss_counts_twice_like_tf1(sess):
     """TF1 semantics, kept for drop-in: the applied sum is in the collection."""
     w = tf.compat.v1.get_variable("w", initializer=WEIGHT_VALUES[0], regularizer=compat_reg.l2_regularizer(0.1))
-    applied = compat_reg.apply_regularization(compat_reg.l2_regularizer(0.1), [w])
+    with pytest.warns(compat_reg.DoubleRegularizationWarning,
+                      match=r"variable 'w:0' is already regularized by get_variable\(regularizer=\.\.\.\) "
+                            r"\(its loss 'w/Regularizer/l2_regularizer:0'\).*counts twice"):
+        applied = compat_reg.apply_regularization(compat_reg.l2_regularizer(0.1), [w])
     total = compat_reg.get_regularization_loss()
     sess.run(w.initializer)
     got_applied, got_total = sess.run([applied, total])
     assert_close(got_total, 2 * np_l2_tf1(WEIGHT_VALUES[0], 0.1))
     assert_close(got_applied, np_l2_tf1(WEIGHT_VALUES[0], 0.1))
+
+
+def test_apply_regularization_warns_for_variables_of_a_regularized_scope(graph):
+    with compat_reg.regularized_scope("net", compat_reg.l2_regularizer(0.1)):
+        w = tf.compat.v1.get_variable("w", initializer=WEIGHT_VALUES[0])
+    free = tf.compat.v1.get_variable("free", initializer=WEIGHT_VALUES[1])
+    with pytest.warns(compat_reg.DoubleRegularizationWarning, match=r"variable 'net/w:0' is already regularized") as seen:
+        compat_reg.apply_regularization(compat_reg.l2_regularizer(0.1), [w, free])
+    assert ["free:0" in str(x.message) for x in seen] == [False]
+
+
+def test_apply_regularization_on_fresh_variables_does_not_warn(graph, recwarn):
+    weights = [tf.compat.v1.get_variable(f"w{i}", initializer=v) for i, v in enumerate(WEIGHT_VALUES)]
+    compat_reg.apply_regularization(compat_reg.l2_regularizer(0.1), weights)
+    assert not [w for w in recwarn if issubclass(w.category, compat_reg.DoubleRegularizationWarning)]
 
 
 # id -> (callable building the misuse in a fresh graph, expected type, exact tf_slim message or None)
