@@ -15,6 +15,12 @@ An activity loss that Keras already divided by the *replica's* batch size
 ``sum_r r(y_r) / B`` — the one-device value, for a penalty that is a sum over
 examples (L1, L2), when the global batch splits evenly.
 
+A penalty that **sums** over the batch (a TF1 ``add_to_collection(REGULARIZATION_LOSSES,
+s * reduce_sum(abs(h)))`` without the ``/ batch``) is not invariant: scaled by ``1 / R``
+like every loss it acts on ``R`` replicas as ``s / R`` would on one device (tested).
+Write it per example (divide by the batch size), or let the bridge do it with
+``Conventions(activity_loss="batch_mean")`` where the penalty is recorded.
+
 ``model.fit``: every bridged loss — ``TF1Layer`` losses, ``add_callable_loss``
 callables, Keras' own regularizers — is an entry of ``model.losses``, and Keras
 scales each entry of ``model.losses`` by ``1 / R`` itself (Keras 3:

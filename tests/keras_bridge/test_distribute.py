@@ -7,6 +7,7 @@ cross-check fit (Keras' own scaling) == custom loop (replica_total_loss); NumPy 
 helper's value. MultiWorkerMirroredStrategy runs two worker processes on 127.0.0.1.
 """
 
+import functools
 import json
 import os
 import socket
@@ -38,7 +39,11 @@ def _exact_fit_updates():
         yield
 
 
+@functools.lru_cache(maxsize=None)
 def _mirrored():
+    """One MirroredStrategy for the whole module: separate instances in one process reuse the
+    same collective instance keys, and a later model's all-reduce then collides with an
+    earlier one's ("Shape mismatch in the collective instance 100")."""
     assert len(LOGICAL_CPUS) >= 2, LOGICAL_CPUS
     return tf.distribute.MirroredStrategy(LOGICAL_CPUS[:2])
 
@@ -178,3 +183,67 @@ def test_multi_worker_mirrored_two_local_workers(one_device):
             with np.load(out) as data:
                 got = [data[f"arr_{k}"] for k in range(len(data.files))]
             _assert_same_weights(got, one_device, f"MWMS worker {i} vs one device")
+
+
+def _tf1_net(activity_scale, per_example_mean):
+    """A TF1-style function: get_variable with a tf_slim regularizer and a manual collection add."""
+    import tf_slim
+
+    def net(x):
+        w = tf.compat.v1.get_variable("w", initializer=shared.W1, regularizer=tf_slim.l2_regularizer(0.1))
+        h = tf.tanh(tf.matmul(x, w))
+        penalty = activity_scale * tf.reduce_sum(tf.abs(h))
+        if per_example_mean:
+            penalty = penalty / tf.cast(tf.shape(h)[0], tf.float32)
+        tf.compat.v1.add_to_collection(tf.compat.v1.GraphKeys.REGULARIZATION_LOSSES, penalty)
+        return h
+
+    return net
+
+
+def _fit_tf1_layer(strategy, net):
+    from compat_reg.keras.tf1_layer import TF1Layer
+
+    keras = shared._flavor.keras()
+    with strategy.scope():
+        inp = keras.Input((3,))
+        out = keras.layers.Dense(1, kernel_initializer=keras.initializers.Constant(shared.W2))(TF1Layer(net)(inp))
+        model = keras.Model(inp, out)
+        model.compile(optimizer=keras.optimizers.SGD(shared.LR), loss="mse")
+    model.fit(shared.X, shared.Y, batch_size=shared.GLOBAL_BATCH, epochs=1, shuffle=False, verbose=0)
+    return shared.weights(model)
+
+
+def test_tf1_layer_losses_scaled_per_replica_by_fit():
+    """TF1Layer's collection losses (weight regularizer + a per-example-mean penalty): 1 device == 2 replicas."""
+    net = _tf1_net(0.01, per_example_mean=True)
+    one = _fit_tf1_layer(tf.distribute.get_strategy(), net)
+    _assert_same_weights(_fit_tf1_layer(_mirrored(), net), one, "TF1Layer fit, two replicas")
+
+
+def test_batch_sum_penalty_counts_once_per_replica_share():
+    """Documented caveat: a penalty that SUMS over the batch, scaled 1/R like every loss,
+    acts on R replicas like the same penalty with scale/R on one device."""
+    two = _fit_tf1_layer(_mirrored(), _tf1_net(0.01, per_example_mean=False))
+    one_halved = _fit_tf1_layer(tf.distribute.get_strategy(), _tf1_net(0.005, per_example_mean=False))
+    _assert_same_weights(two, one_halved, "batch-sum penalty, two replicas vs scale/2 on one device")
+
+
+def test_loss_split_logs_agree_across_replicas():
+    from compat_reg.keras import LossSplit
+
+    keras = shared._flavor.keras()
+    logs = []
+    for strategy in (tf.distribute.get_strategy(), _mirrored()):
+        with strategy.scope():
+            model = shared.build_model()
+            model.compile(optimizer=keras.optimizers.SGD(shared.LR), loss="mse")
+        history = model.fit(
+            shared.X, shared.Y, batch_size=shared.GLOBAL_BATCH, epochs=1, shuffle=False, verbose=0,
+            callbacks=[LossSplit()],
+        )
+        logs.append({k: v[-1] for k, v in history.history.items()})
+    one, two = logs
+    for key in ("loss", "regularization_loss", "loss_no_weight_decay"):
+        assert_close(two[key], one[key], rtol=RTOL_REPLICAS, what=key)
+    assert_close(one["regularization_loss"] + one["loss_no_weight_decay"], one["loss"], rtol=RTOL_REPLICAS)
