@@ -33,6 +33,7 @@ import argparse
 import os
 import statistics
 import sys
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -169,7 +170,12 @@ def main(argv=None):
     tf1.add_path("tf_slim: tf.compat.v1.losses.get_regularization_loss", lambda ws: tf.compat.v1.losses.get_regularization_loss())
     ours.add_path("compat_reg: get_regularization_loss", lambda ws: compat_reg.get_regularization_loss())
     tf1.add_path("tf_slim.apply_regularization", lambda ws: slim.apply_regularization(slim.l2_regularizer(WEIGHT_DECAY), ws))
-    ours.add_path("compat_reg.apply_regularization", lambda ws: compat_reg.apply_regularization(compat_reg.l2_regularizer(WEIGHT_DECAY), ws))
+    with warnings.catch_warnings():
+        # The weights already carry get_variable's penalty (that is the other path);
+        # compat_reg rightly warns that applying a second one double counts.
+        warnings.simplefilter("ignore", compat_reg.DoubleRegularizationWarning)
+        ours.add_path("compat_reg.apply_regularization",
+                      lambda ws: compat_reg.apply_regularization(compat_reg.l2_regularizer(WEIGHT_DECAY), ws))
 
     threads = os.cpu_count() or 1
     floor, floor_one_thread, grad_only = numpy_paths(values, np.float32(WEIGHT_DECAY), threads)
