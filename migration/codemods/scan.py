@@ -18,6 +18,7 @@ import os
 import re
 import sys
 import tokenize
+import warnings
 
 from migration.codemods import rules
 from migration.codemods.resolve import Resolver, package_of
@@ -398,8 +399,14 @@ def might_contain_sites(text):
 
 
 def parse(text, path):
-    """``(tree, SourceText)`` or raise ``SyntaxError``/``ValueError``."""
-    return ast.parse(text, filename=path), SourceText(text)
+    """``(tree, SourceText)`` or raise ``SyntaxError``/``ValueError``.
+
+    Warnings of the file itself (invalid escape sequences, ...) are not ours to print.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tree = ast.parse(text, filename=path)
+    return tree, SourceText(text)
 
 
 def scan_source(text, path="<string>", package=None, tree=None, source=None):
