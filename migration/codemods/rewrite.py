@@ -106,26 +106,37 @@ class _Context:
         self.rewritten_imports = set()  # qualified names whose contrib import became compat_reg
 
     # --- names the emitted code needs ------------------------------------------
-    def module_name(self, module, default_alias, scope):
-        """A name bound to ``module`` visible in ``scope``, adding an import if needed."""
+    def module_name(self, module, aliases, scope):
+        """A name bound to ``module`` visible in ``scope``, adding an import if needed.
+
+        ``aliases`` are tried in order for the import (``import tensorflow as tf``, else
+        ``import tensorflow``); a name bound anywhere in the file is never reused.
+        """
         for name, bindings in self.resolver.module_scope.bindings.items():
             if all(b.qname == module for b in bindings):
                 if self.resolver.qualified_names(ast.Name(id=name, ctx=ast.Load()), scope) == {module}:
                     return name
-        if self.resolver.bound_anywhere(default_alias) or default_alias in self.resolver.module_scope.star_imports:
-            raise _Unsafe(f"the name `{default_alias}` is taken in this file, so `import {module}` cannot be added")
-        line = f"import {module} as {default_alias}" if default_alias != module else f"import {module}"
-        self.imports.add(line)
-        return default_alias
+        stars = self.resolver.module_scope.star_imports
+        if stars:
+            raise _Unsafe(f"`from {stars[0]} import *` may bind any name, so `import {module}` cannot be added "
+                          f"safely; import {module} under a free name at the top of the file and run again")
+        for alias in aliases:
+            if not self.resolver.bound_anywhere(alias):
+                self.imports.add(f"import {module} as {alias}" if alias != module else f"import {module}")
+                return alias
+        taken = " and ".join(f"`{a}`" for a in aliases)
+        raise _Unsafe(f"the name{'s' if len(aliases) > 1 else ''} {taken} {'are' if len(aliases) > 1 else 'is'} "
+                      f"taken in this file, so `import {module}` cannot be added; import {module} under a free "
+                      "name at the top of the file and run again")
 
     def tf(self, scope):
-        return self.module_name("tensorflow", "tf", scope)
+        return self.module_name("tensorflow", ("tf", "tensorflow"), scope)
 
     def keras_regs(self, scope):
         return KERAS_REGS.format(tf=self.tf(scope))
 
     def compat_reg(self, scope):
-        return self.module_name("compat_reg", "compat_reg", scope)
+        return self.module_name("compat_reg", ("compat_reg",), scope)
 
     def segment(self, node):
         return self.source.segment(node)

@@ -240,16 +240,33 @@ def test_rewritten_output_parses_and_is_idempotent():
     assert twice == once
 
 
+def test_tf_bound_to_compat_v1_gets_a_full_tensorflow_import():
+    before = _src("""
+        import tensorflow.compat.v1 as tf
+        import tf_slim as slim
+        reg = slim.l2_regularizer(0.1)
+        """)
+    after = _src("""
+        import tensorflow.compat.v1 as tf
+        import tf_slim as slim
+        import tensorflow
+        reg = tensorflow.keras.regularizers.L2(0.05)
+        """)
+    assert migrate_source(before, "x.py", "keras").new_text == after
+
+
 def test_name_clash_on_tf_is_reported_not_guessed():
     before = _src("""
         from tf_slim import l2_regularizer
         tf = "not tensorflow"
+        tensorflow = None
         reg = l2_regularizer(0.1)
         """)
     result = migrate_source(before, "x.py", "keras")
     assert result.new_text == before
     [finding] = [f for f in result.findings if f.action == "report"]
-    assert "the name `tf` is taken in this file" in finding.reason
+    assert "the names `tf` and `tensorflow` are taken in this file, so `import tensorflow` cannot be added" \
+        in finding.reason
 
 
 def test_crlf_and_non_ascii_columns_are_preserved():
