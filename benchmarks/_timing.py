@@ -36,16 +36,20 @@ def interleaved_times(fns, repeat=5, warmup=1):
     """``{name: [seconds, ...]}`` timing every ``fns[name]()`` in turn, ``repeat`` rounds.
 
     Round-robin rather than one path after the other, so that load from other
-    processes on a shared machine falls on every path alike.
+    processes on a shared machine falls on every path alike; the order is rotated
+    every round, so that no path always runs right after the same other one (whose
+    caches and freed memory it would inherit).
     """
     for fn in fns.values():
         for _ in range(warmup):
             fn()
-    times = {name: [] for name in fns}
-    for _ in range(repeat):
-        for name, fn in fns.items():
+    names = list(fns)
+    times = {name: [] for name in names}
+    for r in range(repeat):
+        k = r % len(names)
+        for name in names[k:] + names[:k]:
             start = time.perf_counter()
-            fn()
+            fns[name]()
             times[name].append(time.perf_counter() - start)
     return times
 
