@@ -449,20 +449,26 @@ class KerasSide:
     def gradients(self):
         pairs = self._trainable_pairs()
         tf_vars = [_tf_variable(v) for _, v in pairs]
-        with tf.GradientTape(persistent=True) as tape:
-            for v in tf_vars:
-                tape.watch(v)
-            out = _first_output(self._call(), "the new model")
-            data = tf.cast(self._loss_fn(self.t, out), tf.float32)
-            losses = list(self.model.losses)
-            reg = tf.math.add_n([tf.cast(l, tf.float32) for l in losses]) if losses else tf.constant(0.0)
+        # Two first-order tapes rather than one persistent tape: a persistent tape makes
+        # TensorFlow build higher-order forward/backward functions for every tf.function
+        # the model calls (e.g. TF1Layer's), which costs as much as a fresh trace.
+        g = []
+        for which in ("data", "reg"):
+            with tf.GradientTape() as tape:
+                for v in tf_vars:
+                    tape.watch(v)
+                out = _first_output(self._call(), "the new model")
+                if which == "data":
+                    y = tf.cast(self._loss_fn(self.t, out), tf.float32)
+                else:
+                    losses = list(self.model.losses)
+                    y = tf.math.add_n([tf.cast(l, tf.float32) for l in losses]) if losses else tf.constant(0.0)
+            g.append(tape.gradient(y, tf_vars))
         result = {}
-        g = [tape.gradient(y, tf_vars) for y in (data, reg)]
         for i, (n, v) in enumerate(pairs):
             d, r = (np.zeros(v.shape, np.float32) if gi[i] is None else np.asarray(tf.convert_to_tensor(gi[i]))
                     for gi in g)
             result[n] = (d, r, d + r)  # the total's gradient is the sum (linearity), as on the old side
-        del tape
         return result
 
     def step(self):
