@@ -356,3 +356,27 @@ def test_tensor_scaled_objects_equal_only_themselves(graph):
     scale = tf.constant(0.1)
     a, b = compat_reg.l2_regularizer(scale), compat_reg.l2_regularizer(scale)
     assert a == a and a != b
+
+
+@pytest.mark.parametrize("case", ["l1", "l2", "l1_l2", "sum"])
+def test_partitioned_variable_is_regularized_per_shard_like_tf_slim(case):
+    """TF1 calls the regularizer once per shard; for these additive penalties the sum is the whole's."""
+    built = {}
+    values = RNG.standard_normal((6, 4)).astype(np.float32)
+    for module in (compat_reg, slim):
+        graph = tf.Graph()
+        with graph.as_default():
+            tf.compat.v1.get_variable(
+                "emb", initializer=tf.constant(values), partitioner=tf.compat.v1.fixed_size_partitioner(3),
+                regularizer=_regularizer(module, case),
+            )
+            losses = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.REGULARIZATION_LOSSES)
+            total = compat_reg.get_regularization_loss()
+            with tf.compat.v1.Session() as session:
+                session.run(tf.compat.v1.global_variables_initializer())
+                built[module.__name__] = ([t.name for t in losses], session.run(total))
+    names, value = built["compat_reg"]
+    assert names == built["tf_slim"][0] and len(names) == 3
+    assert names[0].startswith("emb/part_0/Regularizer/")
+    assert_close(value, built["tf_slim"][1])
+    assert_close(value, _reference(case)(values))
