@@ -46,10 +46,8 @@ class Site:
     scope: object = dataclasses.field(repr=False, compare=False, default=None)
 
     def to_json(self):
-        data = dataclasses.asdict(self)
-        data.pop("node")
-        data.pop("scope")
-        return data
+        # Not dataclasses.asdict: it would deep-copy the AST node and scope first.
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("node", "scope")}
 
 
 @dataclasses.dataclass
