@@ -100,8 +100,24 @@ def _frozen_layer(keras):
     return model, {x: X}, ref
 
 
+def _functional_on_input_then_called(keras):
+    """A functional model built on keras.Input, then applied to the graph's tensor."""
+    inp = keras.Input((3,))
+    dense = keras.layers.Dense(2, kernel_regularizer=compat_reg.l2_regularizer(KERNEL_L2))
+    model = keras.Model(inp, dense(inp))
+    x = _placeholder()
+    model(x)
+
+    def ref(sess):  # compat_reg's TF1 L2: scale * sum(w**2) / 2
+        (w,) = _run(sess, [dense.kernel])
+        return KERNEL_L2 * np.sum(np.square(w)) / 2.0
+
+    return model, {x: X}, ref
+
+
 MODELS = [
     pytest.param(_dense_weight_regs, id="dense-kernel-l2-bias-l1"),
+    pytest.param(_functional_on_input_then_called, id="functional-tf1-l2"),
     pytest.param(_activity, id="activity-l1"),
     pytest.param(_callable_with_coefficient, id="callable-trainable-coef"),
     pytest.param(_frozen_layer, id="frozen-layer-counted"),
