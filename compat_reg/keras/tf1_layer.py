@@ -548,6 +548,7 @@ def _make_layer_class():
             self._tf1_store = _BridgeVariableStore(self._create_tf1_variable, self.name, self._is_trainable_tf1)
             self._tf1_build_spec = None
             self._tf1_eager_fn = None
+            self._tf1_weight_pairs = []  # (tf1 name, regularizer) recorded when built
             if _flavor.is_keras3():
                 self._tf1_weights = []  # Keras 3 tracks variables appended to this list
 
@@ -581,6 +582,47 @@ def _make_layer_class():
                 f"TF1Layer {self.name!r}: {getattr(variable, 'name', variable)!r} is not one of its "
                 f"variables; its TF1 variables are {list(self._tf1_store.keras_variables)}."
             )
+
+        def weight_regularization_losses(self):
+            """The per-variable penalties ``regularizer(variable)``, computed now, without running ``fn``.
+
+            One scalar per (variable, regularizer) pair the function declared
+            (``get_variable``/scope/tf_slim regularizers; per shard for partitioned
+            variables), in creation order, under this layer's frozen-weight
+            convention. It is the weight-decay part of ``layer.losses`` (which also
+            holds the collection entries: activity and group penalties), available
+            before any call and outside one, e.g. to log or to time it.
+
+            Raises:
+              ValueError: if the layer is not built, or a regularizer cannot be
+                called outside the function (its scale is a tensor made inside
+                ``fn``, such as a trainable coefficient's value); the message names
+                the variable. Use ``layer.losses`` after a call for those.
+            """
+            if not self.built:
+                raise ValueError(
+                    f"TF1Layer {self.name!r} is not built, so it has no variables yet. Call it once "
+                    "(or put it in a model) before weight_regularization_losses()."
+                )
+            frozen = self._frozen_ids() if not self._tf1_conventions.count_frozen_weights else ()
+            losses = []
+            for name, regularizer in self._tf1_weight_pairs:
+                var = self._tf1_store.persistent[name]
+                if id(var) in frozen:
+                    continue
+                try:
+                    with tf.name_scope(f"{name}/Regularizer"):
+                        loss = regularizer(var)
+                except (ValueError, TypeError, tf.errors.InvalidArgumentError) as error:
+                    raise ValueError(
+                        f"TF1Layer {self.name!r}: the regularizer {regularizer!r} of {name!r} cannot be "
+                        f"computed outside the function ({type(error).__name__}: {error}). Its scale is "
+                        "probably a tensor the function makes (e.g. a trainable coefficient's value); "
+                        "call the layer and use layer.losses instead."
+                    ) from error
+                if loss is not None:
+                    losses.append(tf.convert_to_tensor(loss))
+            return losses
 
         def load_tf1_checkpoint(self, path, scope=None):
             """Assign every variable from a TF1 checkpoint, matching by TF1 name.
@@ -663,6 +705,8 @@ def _make_layer_class():
                     lambda s: tf.compat.v1.placeholder(s.dtype, s.shape), spec
                 )
                 self._run_tf1(placeholders, False, allow_create=True)
+                names = {id(v): n for n, v in self._tf1_store.persistent.items()}
+                self._tf1_weight_pairs = [(names[id(v)], r) for v, r in self._tf1_store.pairs]
             self.built = True
 
         # TF1 code ran without autograph; converting it (tf_keras does for functional

@@ -423,3 +423,27 @@ def test_non_scalar_collection_entry_is_named():
 
     with pytest.raises(ValueError, match=r"added .* of shape \(None, 2\).*must be a scalar"):
         TF1Layer(fn, name="bad")(np.ones((1, 2), np.float32))
+
+
+def test_weight_regularization_losses_without_a_call():
+    """The weight-decay part of layer.losses, recomputed without running fn (build-time pairs)."""
+    case = F.case("slim_bn_net")
+    x = F.inputs_for(case)
+    layer = TF1Layer(case.fn)
+    layer(x)
+    v = _values(layer)
+    l2 = lambda w: 1e-2 * np.square(w).sum() / 2  # noqa: E731
+    expected = (l2(v["conv1/weights"]) + 1e-3 * np.abs(v["conv2/weights"]).sum()
+                + l2(v["fc1/weights"]) + l2(v["logits/weights"]) + l2(v["logits/biases"]))
+    weight_losses = layer.weight_regularization_losses()
+    assert len(weight_losses) == 5
+    assert_close(float(tf.add_n(weight_losses)), expected)
+    assert_close(float(tf.add_n(weight_losses)), float(tf.add_n(layer.losses)))  # no other penalties here
+    assert_close(float(tf.function(lambda: tf.add_n(layer.weight_regularization_losses()))()), expected)
+
+    coefficient = TF1Layer(F.case("group_penalty").fn, name="coef_layer")
+    coefficient(F.inputs_for(F.case("group_penalty")))
+    with pytest.raises(ValueError, match=r"'coef_layer'.*of 'conv0/kernel' cannot be computed outside"):
+        coefficient.weight_regularization_losses()
+    with pytest.raises(ValueError, match="is not built"):
+        TF1Layer(case.fn, name="fresh").weight_regularization_losses()
