@@ -56,9 +56,11 @@ def test_json_output_and_inputs_file(tmp_path, capsys):
 
 @pytest.mark.keras
 def test_weight_map_yaml(tmp_path, capsys):
-    wm = tmp_path / "map.yaml"
-    wm.write_text("rules:\n  - ['/weights$', '/kernel']\n  - ['/biases$', '/bias']\n")
-    assert main(["check", OLD, GOOD, *DEMO_ARGS, "--weight-map", str(wm)]) == 0
+    wm = os.path.join(ROOT, "examples", "demo_weight_map.yaml")
+    assert main(["check", OLD, GOOD, *DEMO_ARGS, "--weight-map", wm, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    how = {v["old"]: v["how"] for v in data["variables"]}
+    assert how["logits/weights"] == "map" and how["conv1/weights"] == "rule '/weights$'"
     bad = tmp_path / "bad.yaml"
     bad.write_text("rules:\n  - ['(unclosed', 'x']\n")
     assert main(["check", OLD, GOOD, *DEMO_ARGS, "--weight-map", str(bad)]) == 2
