@@ -8,14 +8,22 @@ the exit code (0 success, 1 a negative result such as "not equivalent" or
 
 import argparse
 import importlib
+import os
 import sys
 
-# Module that registers each verb; kept as data so `--help` lists every verb.
-VERB_MODULES = (
-    "migration.equivalence.command",  # check, selftest
-    "migration.codemods.command",  # scan, migrate
-    "migration.demo",  # demo
-)
+# A command-line tool should not open with TensorFlow's C++ start-up chatter.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# The module that registers each verb, kept as data. Running one verb imports only
+# its module: `scan`/`migrate` never pay for importing TensorFlow, which the
+# `check`/`selftest`/`demo` modules need. `compat-reg --help` imports them all.
+VERB_MODULES = {
+    "check": "migration.equivalence.command",
+    "selftest": "migration.equivalence.command",
+    "scan": "migration.codemods.command",
+    "migrate": "migration.codemods.command",
+    "demo": "migration.demo",
+}
 
 EXIT_OK, EXIT_NEGATIVE, EXIT_USAGE = 0, 1, 2
 
@@ -26,7 +34,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def build_parser():
+def build_parser(verb=None):
+    """The parser for ``verb`` only (fast start), or for every verb when ``verb`` is unknown."""
     parser = _Parser(
         prog="compat-reg",
         description=(
@@ -36,13 +45,16 @@ def build_parser():
     )
     parser.add_argument("--version", action="version", version="compat-reg 0.1.0")
     subparsers = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
-    for module_name in VERB_MODULES:
+    owners = [VERB_MODULES[verb]] if verb in VERB_MODULES else VERB_MODULES.values()
+    for module_name in dict.fromkeys(owners):
         importlib.import_module(module_name).register(subparsers)
     return parser
 
 
 def main(argv=None):
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    verb = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(verb)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
