@@ -415,7 +415,7 @@ class KerasSide:
         for n, v in self.by_name.items():
             if not self.trainable[n]:
                 continue
-            if use is None or use(v if not isinstance(v, tf.Variable) else v):
+            if use is None or use(v):
                 out[n] = float(wd)
         return out
 

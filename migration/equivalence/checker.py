@@ -452,7 +452,8 @@ class _Context:
             if frozen:
                 return Diagnosis(dg.FROZEN_ONE_SIDE, (
                     f"{where}: frozen (trainable=False) weight regularized on the new side only "
-                    f"({np_.keras()}): {dg.FROZEN_NOTE}"), n)
+                    f"({np_.keras()}), not in the TF1 collection: {dg.FROZEN_NOTE}. Remove the frozen "
+                    "layer's regularizer (or regularize the TF1 variable too)"), n)
             if is_bias:
                 return Diagnosis(dg.BIAS_ONE_SIDE, (
                     f"{where}: bias regularized on the new side only ({np_.keras()}) but not in TF1: "
@@ -593,9 +594,12 @@ class _Context:
             stage.summary = problems[0] if problems else diagnoses[0].message.split(":")[0] + ": " + diagnoses[0].code
             return
         stage.status = PASS
+        replicas = self.result.info.get("replicas", 1)
+        scaled = (f"; {replicas} replicas: regularization scaled per replica (updates equal the "
+                  "single-device TF1 step)") if replicas > 1 else ""
         stage.summary = (
             f"{self.n_steps} step(s): total/data/regularization loss agree at every step "
-            f"(final total old {traj['old']['total'][-1]:.6g}, new {traj['new']['total'][-1]:.6g})"
+            f"(final total old {traj['old']['total'][-1]:.6g}, new {traj['new']['total'][-1]:.6g}){scaled}"
         )
 
     def record_trajectories(self):

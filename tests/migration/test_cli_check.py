@@ -113,3 +113,13 @@ def test_console_script_subprocess_exit_codes(tmp_path):
     assert "[l2-twice] new/conv1/kernel" in proc.stdout
     assert "[compat-reg check] regularization FAIL" in proc.stderr
     assert (tmp_path / "report.json").exists() and (tmp_path / "loss_curves.png").exists()
+
+
+def test_plot_without_trajectories_says_how_to_get_them(tmp_path):
+    from migration.equivalence import CheckResult
+    from migration.equivalence import Stage
+    from migration.equivalence.plots import plot_loss_curves
+
+    empty = CheckResult(stages=[Stage("build", "fail", "output shapes differ")], tolerances={})
+    with pytest.raises(ValueError, match="recorded no loss trajectories .* rerun with steps >= 1 and record_trajectories=True"):
+        plot_loss_curves(empty, str(tmp_path / "x.png"))
