@@ -422,3 +422,29 @@ def test_fused_and_tf1_graphs_have_the_same_gradients(sess):
     for n, g in zip(VALUES, sess.run(grads)):
         assert_close(g, 0.3 * VALUES[n], what=n)
     assert scopes.tf1_regularization_losses_of(vs["w"]) == []
+
+
+def test_compat_reg_collection_functions_inside_an_open_scope(sess):
+    """compat_reg's get_regularization_loss / get_total_loss accept the in-scope FusedPenalty."""
+    with compat_reg.regularized_scope("net", compat_reg.l2_regularizer(0.1)):
+        tf.compat.v1.get_variable("w", initializer=tf.constant(VALUES["w"]))
+        reg = compat_reg.get_regularization_loss()
+        tf.compat.v1.losses.add_loss(tf.constant(1.5))
+        total = compat_reg.get_total_loss()
+    sess.run(tf.compat.v1.global_variables_initializer())
+    reg_v, total_v = sess.run([reg, total])
+    assert_close(reg_v, np_l2_tf1(VALUES["w"], 0.1))
+    assert_close(total_v, 1.5 + np_l2_tf1(VALUES["w"], 0.1))
+
+
+def test_fused_scope_keeps_one_penalty_per_dtype(sess):
+    w16 = VALUES["w"].astype(np.float16)
+    with compat_reg.regularized_scope("net", compat_reg.l1_regularizer(0.5)):
+        tf.compat.v1.get_variable("w32", initializer=tf.constant(VALUES["w"]))
+        tf.compat.v1.get_variable("w16", initializer=tf.constant(w16))
+    entries = tf.compat.v1.get_collection(REG)
+    assert sorted(e.dtype.name for e in entries) == ["float16", "float32"]
+    sess.run(tf.compat.v1.global_variables_initializer())
+    by_dtype = dict(zip((e.dtype.name for e in entries), sess.run(entries)))
+    assert_close(by_dtype["float32"], np_l1(VALUES["w"], 0.5))
+    assert_close(by_dtype["float16"], np_l1(w16, 0.5), rtol=1e-3, what="float16 sum: rtol 1e-3")
