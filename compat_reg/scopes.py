@@ -39,7 +39,9 @@ hand, with TF1's semantics where TF1 had an answer:
     variable and named as TF1 names it (``<var>/Regularizer/...``).
 
     Values equal TF1's up to float32 summation order (rtol 1e-6). What differs
-    from TF1 in fused mode: the collection holds one tensor per variable scope
+    from TF1 in fused mode: the fused penalty is not colocated with each variable
+    (TF1 colocated every per-variable loss; for parameter-server placement use
+    ``fuse=False``), and the collection holds one tensor per variable scope
     named ``<scope>/Regularizer/<regularizer>`` instead of one per variable named
     ``<scope>/<var>/Regularizer/<regularizer>``, so a ``scope=`` regex that selects
     *some* variables of one scope (``"net/w"`` of ``net/w1, net/w2, net/b``)
@@ -59,6 +61,7 @@ counted); a *different* regularizer is added as asked, with the warning.
 """
 
 import contextlib
+import numbers
 import os
 import warnings
 import weakref
@@ -193,7 +196,7 @@ def _fusable_terms(regularizer):
     else:
         return None
     scale = regularizer.scale
-    if isinstance(scale, (int, float)) and scale == 0.0:
+    if isinstance(scale, numbers.Real) and scale == 0.0:
         return []
     return [(kind, scale)]
 
@@ -372,6 +375,11 @@ class _ScopeRegularizer:
         self._seen[key] = penalty
         return penalty
 
+    def abandon(self):
+        """Stop fusing without building: later variables are regularized one by one."""
+        self._open = False
+        self._fused = {}
+
     def close(self):
         """Finalize fused penalties: replace each placeholder in the collection by its tensor.
 
@@ -431,8 +439,12 @@ def regularized_scope(name_or_scope, regularizer, fuse=True, **variable_scope_kw
     try:
         with tf.compat.v1.variable_scope(name_or_scope, regularizer=marker, **variable_scope_kwargs) as vs:
             yield vs
-    finally:
-        marker.close()
+    except BaseException:
+        # Do not build anything while an error propagates; the placeholders stay in the
+        # collection and still convert lazily if the caller recovers and goes on.
+        marker.abandon()
+        raise
+    marker.close()
 
 
 # ----------------------------------------------------------------------------

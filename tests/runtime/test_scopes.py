@@ -448,3 +448,21 @@ def test_fused_scope_keeps_one_penalty_per_dtype(sess):
     by_dtype = dict(zip((e.dtype.name for e in entries), sess.run(entries)))
     assert_close(by_dtype["float32"], np_l1(VALUES["w"], 0.5))
     assert_close(by_dtype["float16"], np_l1(w16, 0.5), rtol=1e-3, what="float16 sum: rtol 1e-3")
+
+
+def test_error_inside_the_scope_propagates_and_collection_stays_usable(sess):
+    with pytest.raises(KeyError, match="boom"):
+        with compat_reg.regularized_scope("net", compat_reg.l2_regularizer(0.1)):
+            tf.compat.v1.get_variable("w", initializer=tf.constant(VALUES["w"]))
+            raise KeyError("boom")
+    loss = tf.compat.v1.losses.get_regularization_loss()
+    sess.run(tf.compat.v1.global_variables_initializer())
+    assert_close(sess.run(loss), np_l2_tf1(VALUES["w"], 0.1))
+
+
+def test_numpy_zero_scale_adds_nothing_like_tf1(graph):
+    with compat_reg.regularized_scope("net", compat_reg.l2_regularizer(np.float32(0.0))):
+        tf.compat.v1.get_variable("w", [2])
+    with tf.compat.v1.variable_scope("tf1", regularizer=slim.l2_regularizer(np.float32(0.0))):
+        tf.compat.v1.get_variable("w", [2])
+    assert tf.compat.v1.get_collection(REG) == []
