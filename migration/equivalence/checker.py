@@ -200,10 +200,14 @@ def _resolve_strategy(strategy):
                 "tf.config.set_logical_device_configuration(cpu, [LogicalDeviceConfiguration()] * 2)."
             )
         key = tuple(devices)
-        # One MirroredStrategy per device set and process: collective ops of two strategy
-        # objects over the same devices reuse instance keys and abort with a shape mismatch.
+        # Reduction through one device, not collective all-reduce: collective ops of two
+        # MirroredStrategy objects in one process (the checker's and the user's own) reuse
+        # instance keys and abort with "Shape mismatch in the collective instance". The
+        # arithmetic (a sum of the replicas' gradients) is the same. One strategy per device set.
         if key not in _STRATEGIES:
-            _STRATEGIES[key] = tf.distribute.MirroredStrategy(devices)
+            _STRATEGIES[key] = tf.distribute.MirroredStrategy(
+                devices, cross_device_ops=tf.distribute.ReductionToOneDevice()
+            )
         return _STRATEGIES[key]
     raise UsageError(f"Invalid value for argument `strategy`. Expected None, 'mirrored' or a tf.distribute.Strategy. Received: strategy={strategy!r}")
 
