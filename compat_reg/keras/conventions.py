@@ -151,7 +151,8 @@ class Conventions:
             return written
         if self._activity_loss is ActivityLoss.SUM:
             return raw_penalty
-        return raw_penalty / tf.cast(batch_size, raw_penalty.dtype)
+        # divide_no_nan: an empty batch gives 0, as Keras 3 and activity_regularize do.
+        return tf.math.divide_no_nan(raw_penalty, tf.cast(batch_size, raw_penalty.dtype))
 
     def __eq__(self, other):
         return isinstance(other, Conventions) and self.get_config() == other.get_config()
