@@ -201,11 +201,31 @@ def _fusable_terms(regularizer):
     return [(kind, scale)]
 
 
+def _read(variable):
+    """The variable's value as a tensor, reusing the read op made when it was created.
+
+    A graph-mode resource variable keeps the ``ReadVariableOp`` it built at creation
+    (``_graph_element``); it reads the *current* value at every ``Session.run`` and
+    gradients flow through it to the handle like through any read. Reusing it saves one
+    op per variable; anything else (ref variables, mirrored variables, a read inside a
+    control-flow context) is converted the ordinary way.
+    """
+    element = getattr(variable, "_graph_element", None)
+    if (
+        isinstance(element, tf.Tensor)
+        and element.op.type == "ReadVariableOp"
+        and element.graph is variable.graph
+        and element.op._get_control_flow_context() is None  # pylint: disable=protected-access
+    ):
+        return element
+    return tf.convert_to_tensor(variable)
+
+
 def _fused_penalty(variables, terms, dtype):
-    """``sum_k scale_k * add_n([term_k(w) for w in variables])``: one read and one op per variable and term."""
+    """``sum_k scale_k * add_n([term_k(w) for w in variables])``: one op per variable and term."""
     values = []
     for v in variables:
-        values.append(tf.convert_to_tensor(v))
+        values.append(_read(v))
     parts = []
     for kind, scale in terms:
         if kind == "l2":
