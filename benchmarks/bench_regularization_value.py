@@ -21,6 +21,9 @@ gradient with respect to every regularized weight (54 conv/logits kernels,
   ``compat_reg.get_regularization_loss()``.
 * ``tf_slim.apply_regularization`` / ``compat_reg.apply_regularization``: the
   explicit path over the same weight list, each with its own l2 regularizer.
+* ``compat_reg: get_regularization_loss, tf_slim's graph``: a control, compat_reg's
+  sum over tf_slim's collection in tf_slim's own graph and session (it separates
+  "which code" from "which graph/session": the two graphs run the same ops).
 
 Every path is checked against a float64 NumPy reference before it is timed. Paths
 run round-robin for N rounds so that load from other processes falls on all of them
@@ -169,6 +172,9 @@ def main(argv=None):
 
     tf1.add_path("tf_slim: tf.compat.v1.losses.get_regularization_loss", lambda ws: tf.compat.v1.losses.get_regularization_loss())
     ours.add_path("compat_reg: get_regularization_loss", lambda ws: compat_reg.get_regularization_loss())
+    # Control: compat_reg's sum over tf_slim's own collection, in tf_slim's graph and session.
+    tf1.add_path("compat_reg: get_regularization_loss, tf_slim's graph",
+                 lambda ws: compat_reg.get_regularization_loss(name="compat_reg_total"))
     tf1.add_path("tf_slim.apply_regularization", lambda ws: slim.apply_regularization(slim.l2_regularizer(WEIGHT_DECAY), ws))
     with warnings.catch_warnings():
         # The weights already carry get_variable's penalty (that is the other path);
