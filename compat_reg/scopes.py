@@ -215,6 +215,7 @@ def _read(variable):
         isinstance(element, tf.Tensor)
         and element.op.type == "ReadVariableOp"
         and element.graph is variable.graph
+        and not element.op.control_inputs
         and element.op._get_control_flow_context() is None  # pylint: disable=protected-access
     ):
         return element

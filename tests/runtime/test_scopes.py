@@ -466,3 +466,16 @@ def test_numpy_zero_scale_adds_nothing_like_tf1(graph):
     with tf.compat.v1.variable_scope("tf1", regularizer=slim.l2_regularizer(np.float32(0.0))):
         tf.compat.v1.get_variable("w", [2])
     assert tf.compat.v1.get_collection(REG) == []
+
+
+def test_fused_penalty_reads_current_values_after_assignment(sess):
+    """The fused penalty reuses the creation-time read op: it must still see later assignments."""
+    with compat_reg.regularized_scope("net", compat_reg.l2_regularizer(0.1)):
+        with tf.control_dependencies([tf.no_op(name="unrelated")]):
+            w = tf.compat.v1.get_variable("w", initializer=tf.constant(VALUES["w"]))
+    loss = tf.compat.v1.losses.get_regularization_loss()
+    assign = w.assign(VALUES["w"] * 3.0)
+    sess.run(tf.compat.v1.global_variables_initializer())
+    assert_close(sess.run(loss), np_l2_tf1(VALUES["w"], 0.1))
+    sess.run(assign)
+    assert_close(sess.run(loss), np_l2_tf1(VALUES["w"] * 3.0, 0.1))
