@@ -58,15 +58,20 @@ def version():
 def register_serializable(package="compat_reg"):
     """Class decorator registering a class with the active flavor's registry.
 
-    Keras 3 looks objects up in ``keras.saving``'s registry, tf_keras in
-    ``tf_keras.utils``'; a ``.keras`` / H5 / SavedModel file names the class as
-    ``"compat_reg>ClassName"``.
+    Keras 3 looks objects up in ``keras.saving``'s registry by the registered name
+    ``"compat_reg>ClassName"``. tf_keras writes configs in that format too, but reads
+    H5 files and SavedModels through its legacy path, which looks the *bare* class
+    name up in the custom objects; so under tf_keras the bare name is added to
+    ``tf_keras.utils.get_custom_objects()`` as well (never replacing an entry).
     """
 
     def decorate(cls):
         k = keras()
-        registry = k.saving if is_keras3() else k.utils
-        return registry.register_keras_serializable(package=package)(cls)
+        if is_keras3():
+            return k.saving.register_keras_serializable(package=package)(cls)
+        cls = k.utils.register_keras_serializable(package=package)(cls)
+        k.utils.get_custom_objects().setdefault(cls.__name__, cls)
+        return cls
 
     return decorate
 

@@ -173,21 +173,6 @@ def _scale_config(scale, arg_name):
     )
 
 
-def _register(cls):
-    """Register with the active Keras flavor's serialization registry.
-
-    Keras 3 finds the class by its registered name ``"compat_reg>Name"``. tf_keras
-    writes configs in the new format (class name + registered name) but reads H5
-    files and SavedModels through its legacy path, which looks the *bare* class
-    name up in the custom objects; so under tf_keras the bare name is added to
-    ``tf_keras.utils.get_custom_objects()`` too (without replacing anything).
-    """
-    cls = _flavor.register_serializable()(cls)
-    if not _flavor.is_keras3():
-        _flavor.keras().utils.get_custom_objects().setdefault(cls.__name__, cls)
-    return cls
-
-
 class Regularizer(_flavor.keras().regularizers.Regularizer):
     """Base class: a callable ``penalty = regularizer(weights)`` with a config.
 
@@ -224,7 +209,7 @@ def _comparable(reg):
         return id(reg)
 
 
-@_register
+@_flavor.register_serializable()
 class L1Regularizer(Regularizer):
     """TF1 L1: ``penalty = scale * reduce_sum(abs(weights))``.
 
@@ -257,7 +242,7 @@ class L1Regularizer(Regularizer):
         return f"l1_regularizer(scale={self.scale!r})"
 
 
-@_register
+@_flavor.register_serializable()
 class L2Regularizer(Regularizer):
     """TF1 L2: ``penalty = scale * tf.nn.l2_loss(weights) = scale * reduce_sum(weights**2) / 2``.
 
@@ -288,7 +273,7 @@ class L2Regularizer(Regularizer):
         return f"l2_regularizer(scale={self.scale!r})"
 
 
-@_register
+@_flavor.register_serializable()
 class SumRegularizer(Regularizer):
     """TF1 ``sum_regularizer``: ``penalty = add_n([r(weights) for r in regularizers])``.
 
