@@ -148,21 +148,22 @@ def test_resnet_v1_50_weight_decay_equals_numpy_sum(sess):
 
 
 _SLOW = pytest.mark.slow  # large fully connected layers or 299x299 inputs: 5-10 s each on 2 cores
+_KERAS = pytest.mark.keras  # the net uses slim.batch_norm, i.e. tf_keras' legacy layers
 
 # id -> (module, constructor, arg_scope, input size, marks): the tf_slim nets that build with
-# compat enabled (resnet_v1_50 has its own test above). The smallest input each net accepts.
+# compat enabled (resnet_v1_50 has its own test above), at the smallest input each accepts.
+# Nets without batch_norm (alexnet, vgg, overfeat) touch no Keras code: not keras-marked.
 NETS = {
-    "resnet_v2_50": ("resnet_v2", "resnet_v2_50", "resnet_arg_scope", 32, ()),
-    "inception_v1": ("inception_v1", "inception_v1", "inception_v1_arg_scope", 224, ()),
+    "resnet_v2_50": ("resnet_v2", "resnet_v2_50", "resnet_arg_scope", 32, (_KERAS,)),
+    "inception_v1": ("inception_v1", "inception_v1", "inception_v1_arg_scope", 224, (_KERAS,)),
     "alexnet_v2": ("alexnet", "alexnet_v2", "alexnet_v2_arg_scope", 224, ()),
-    "inception_v2": ("inception_v2", "inception_v2", "inception_v2_arg_scope", 224, (_SLOW,)),
-    "inception_v3": ("inception_v3", "inception_v3", "inception_v3_arg_scope", 299, (_SLOW,)),
+    "inception_v2": ("inception_v2", "inception_v2", "inception_v2_arg_scope", 224, (_KERAS, _SLOW)),
+    "inception_v3": ("inception_v3", "inception_v3", "inception_v3_arg_scope", 299, (_KERAS, _SLOW)),
     "vgg_a": ("vgg", "vgg_a", "vgg_arg_scope", 224, (_SLOW,)),
     "overfeat": ("overfeat", "overfeat", "overfeat_arg_scope", 231, (_SLOW,)),
 }
 
 
-@pytest.mark.keras
 @pytest.mark.parametrize("net", [pytest.param(k, marks=v[4], id=k) for k, v in NETS.items()])
 def test_slim_nets_build_run_and_regularize(sess, net):
     import importlib
