@@ -41,11 +41,16 @@ def _exact_fit_updates():
 
 @functools.lru_cache(maxsize=None)
 def _mirrored():
-    """One MirroredStrategy for the whole module: separate instances in one process reuse the
-    same collective instance keys, and a later model's all-reduce then collides with an
-    earlier one's ("Shape mismatch in the collective instance 100")."""
+    """One MirroredStrategy for the module, reducing through one device instead of collectives.
+
+    Every MirroredStrategy object numbers its collective ops from the same keys (group 1,
+    instance 100) while TF's collective executor is process-wide, so a second strategy in
+    the same process (another model, another test module) collides with the first one's
+    all-reduce: "Shape mismatch in the collective instance 100". ReductionToOneDevice uses
+    no collective keys; the sum over two replicas is the same.
+    """
     assert len(LOGICAL_CPUS) >= 2, LOGICAL_CPUS
-    return tf.distribute.MirroredStrategy(LOGICAL_CPUS[:2])
+    return tf.distribute.MirroredStrategy(LOGICAL_CPUS[:2], cross_device_ops=tf.distribute.ReductionToOneDevice())
 
 
 def _fit(strategy):
