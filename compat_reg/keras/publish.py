@@ -51,16 +51,19 @@ Published tensors are ``tf.identity`` copies named
 ``<model.name>/regularization_loss[_N]``, so ``get_regularization_loss(scope=
 model.name)`` selects them.
 
-Caveat (tf_keras): ``model.losses`` holds the activity losses of *every* call.
-A functional model built on ``keras.Input(shape)`` and then called on a tensor
-``x`` has activity losses on both; the ones on the ``Input`` placeholder need it
-fed. Build the functional model on ``keras.Input(tensor=x)``, feed
-``model.input``, or use a model without activity regularizers.
+tf_keras keeps the activity losses of *every* call in ``model.losses``: a
+functional model built on ``keras.Input(shape)`` and then called on a tensor
+``x`` has activity losses on both, and the first kind reads the ``Input``
+placeholder that a loop fed with ``x`` never feeds. When the model has losses on
+other input data, those construction-call losses are not published, with a
+warning that names them (build the model on ``keras.Input(tensor=x)`` to avoid
+them). A model used only through its ``Input`` placeholders publishes them all.
 """
 
 import collections
 import functools
 import hashlib
+import warnings
 import weakref
 
 import tensorflow as tf
@@ -214,6 +217,66 @@ def _signature(tensor, memo):
     return memo[tensor.op.name] + ":%d" % tensor.value_index
 
 
+_DATA_OPS = {"Placeholder", "PlaceholderWithDefault", "IteratorGetNext", "IteratorGetNextSync", "OptionalGetValue"}
+
+
+def _keras_made_input_placeholders(model):
+    """Op names of the placeholders tf_keras made for ``keras.Input(shape)`` (not ``Input(tensor=x)``)."""
+    names = set()
+    for layer, tensor in zip(getattr(model, "_input_layers", None) or [], getattr(model, "inputs", None) or []):
+        if getattr(layer, "is_placeholder", False) and isinstance(tensor, tf.Tensor) and hasattr(tensor, "op"):
+            names.add(tensor.op.name)
+    return names
+
+
+def _data_dependence(tensor, keras_inputs, memo):
+    """(reads a Keras-made Input placeholder, reads other input data) for ``tensor``."""
+    stack = [tensor.op]
+    while stack:
+        op = stack[-1]
+        if op.name in memo:
+            stack.pop()
+            continue
+        pending = [t.op for t in op.inputs if t.op.name not in memo]
+        if pending:
+            stack.extend(pending)
+            continue
+        stack.pop()
+        on_keras = op.name in keras_inputs
+        on_other = op.type in _DATA_OPS and not on_keras
+        for t in op.inputs:
+            k, o = memo[t.op.name]
+            on_keras, on_other = on_keras or k, on_other or o
+        memo[op.name] = (on_keras, on_other)
+    return memo[tensor.op.name]
+
+
+def _drop_construction_losses(model, losses):
+    """tf_keras: drop activity losses of the functional construction once the model ran on real data.
+
+    A functional model built on ``keras.Input(shape)`` and then called on the graph's
+    tensor ``x`` keeps the activity losses of both in ``model.losses``; the first kind
+    reads the ``Input`` placeholder, which a training loop fed with ``x`` never feeds.
+    """
+    keras_inputs = _keras_made_input_placeholders(model)
+    if not keras_inputs:
+        return losses
+    memo = {}
+    flags = [_data_dependence(loss, keras_inputs, memo) for loss in losses]
+    if not any(other and not keras for keras, other in flags):
+        return losses  # the model only ran on its Input placeholders: those are fed
+    dropped = [loss.name for loss, (keras, other) in zip(losses, flags) if keras and not other]
+    if dropped:
+        warnings.warn(
+            f"publish_losses: model {model.name!r} was built on keras.Input placeholders "
+            f"{sorted(keras_inputs)} and then called on other tensors; not publishing the losses "
+            f"of the construction call, which read only the Input placeholders: {dropped}. Build "
+            "the model on your tensor with keras.Input(tensor=x) to avoid them.",
+            stacklevel=3,
+        )
+    return [loss for loss, (keras, other) in zip(losses, flags) if not (keras and not other)]
+
+
 def publish_losses(model, graph=None, conventions=None):
     """Add ``model``'s losses to ``graph``'s ``REGULARIZATION_LOSSES``, once.
 
@@ -273,6 +336,7 @@ def publish_losses(model, graph=None, conventions=None):
                     f"{loss.shape}; REGULARIZATION_LOSSES holds scalars. Reduce it (tf.reduce_sum) "
                     "where it is added."
                 )
+        losses = _drop_construction_losses(model, losses)
         published = _PUBLISHED.setdefault(graph, collections.Counter())
         in_collection = {id(t) for t in graph.get_collection(REGULARIZATION_LOSSES)}
         memo, seen, added = {}, collections.Counter(), []

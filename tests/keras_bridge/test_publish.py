@@ -257,3 +257,32 @@ def test_not_a_model(graph):
     with pytest.raises(TypeError) as info:
         publish_losses("model")
     assert "Received: model='model'" in str(info.value)
+
+
+def test_functional_construction_losses_are_not_published(keras, graph, sess):
+    """tf_keras keeps the activity loss of the keras.Input construction call; it is left out, with a warning."""
+    inp = keras.Input((3,))
+    dense = keras.layers.Dense(2, activity_regularizer=keras.regularizers.L1(ACT_L1))
+    model = keras.Model(inp, dense(inp))
+    x = _placeholder()
+    y = model(x)
+    if keras.__name__ == "tf_keras":
+        with pytest.warns(UserWarning, match="not publishing the losses of the construction call"):
+            publish_losses(model)
+    else:  # Keras 3's construction call is symbolic: only the call on x has a loss
+        publish_losses(model)
+    sess.run(tf.compat.v1.global_variables_initializer())
+    out = sess.run(y, {x: X})
+    assert_close(_reg_sum(sess, {x: X}), ACT_L1 * np.sum(np.abs(out)) / len(X))
+
+
+def test_model_used_through_its_input_publishes_everything(keras, graph, sess):
+    inp = keras.Input((3,))
+    dense = keras.layers.Dense(2, activity_regularizer=keras.regularizers.L1(ACT_L1))
+    model = keras.Model(inp, dense(inp))
+    if keras.__name__ != "tf_keras":
+        pytest.skip("Keras 3: a functional model built on keras.Input has no graph placeholder to feed")
+    publish_losses(model)
+    sess.run(tf.compat.v1.global_variables_initializer())
+    out = sess.run(model.output, {model.input: X})
+    assert_close(_reg_sum(sess, {model.input: X}), ACT_L1 * np.sum(np.abs(out)) / len(X))
