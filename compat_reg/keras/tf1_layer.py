@@ -52,6 +52,7 @@ import functools
 import inspect
 import re
 import sys
+import threading
 
 import numpy as np
 import tensorflow as tf
@@ -89,39 +90,132 @@ class TF1VariableCreationError(ValueError):
 # ----------------------------------------------------------------------------
 
 
-class _CollectionCapture:
-    """Snapshot of every collection of ``graph``; ``added(key)`` and ``restore()``."""
+class _TaggedList(list):
+    """A collection list that remembers which thread appended each entry.
+
+    ``MirroredStrategy`` runs one Python thread per replica and switches between
+    them in the middle of a call (at every ``merge_call``, e.g. when a moving
+    average is assigned), while all of them build into the same graph. Tagging
+    the appends lets each replica's call take exactly its own entries.
+    """
+
+    def __init__(self, items):
+        super().__init__(items)
+        self.by_thread = {}
+
+    def append(self, value):
+        self.by_thread.setdefault(threading.get_ident(), []).append(value)
+        super().append(value)
+
+    def extend(self, values):
+        for value in values:
+            self.append(value)
+
+    def mine(self):
+        return self.by_thread.setdefault(threading.get_ident(), [])
+
+
+class _DispatchStore:
+    """The variable store seen by ``get_variable``: the store of this thread's innermost TF1Layer call."""
+
+    def __init__(self):
+        self.local = threading.local()
+
+    def current(self):
+        stack = getattr(self.local, "stack", None)
+        if not stack:
+            raise RuntimeError("compat_reg TF1Layer: no layer call is active in this thread.")
+        return stack[-1]
+
+    def __getattr__(self, name):
+        return getattr(self.current(), name)
+
+
+class _GraphWindow:
+    """The TF1 build state of one graph while one or more TF1Layer calls run in it.
+
+    The first call to enter snapshots every collection and installs the
+    dispatching variable store, a fresh variable-scope store and a tagged
+    ``REGULARIZATION_LOSSES`` list; the last call to leave restores everything,
+    so nothing leaks into the graph (the global default graph, for eager calls)
+    and nothing accumulates across traces.
+    """
 
     def __init__(self, graph):
         self.graph = graph
+        self.count = 0
         self.before = {key: list(graph.get_collection_ref(key)) for key in graph.get_all_collection_keys()}
-
-    def added(self, key):
-        before_ids = {id(x) for x in self.before.get(key, ())}
-        return [x for x in self.graph.get_collection_ref(key) if id(x) not in before_ids]
+        self.dispatch = _DispatchStore()
+        self.scope_store = _vs._VariableScopeStore()  # pylint: disable=protected-access
+        collections = graph._collections  # pylint: disable=protected-access
+        self.original_reg = collections.get(REGULARIZATION_LOSSES)
+        self.reg = _TaggedList(self.original_reg or [])
+        collections[REGULARIZATION_LOSSES] = self.reg
+        graph.get_collection_ref(_vs._VARSCOPESTORE_KEY)[:] = [self.scope_store]  # pylint: disable=protected-access
+        graph.get_collection_ref(_vs._VARSTORE_KEY)[:] = [self.dispatch]  # pylint: disable=protected-access
 
     def restore(self):
+        collections = self.graph._collections  # pylint: disable=protected-access
+        if self.original_reg is None:
+            collections.pop(REGULARIZATION_LOSSES, None)
+        else:
+            collections[REGULARIZATION_LOSSES] = self.original_reg
         for key in list(self.graph.get_all_collection_keys()):
             ref = self.graph.get_collection_ref(key)
             ref[:] = self.before.get(key, [])
+        for key in list(collections):
+            if not collections[key] and key not in self.before:
+                del collections[key]
+
+
+_WINDOWS = {}
+_WINDOWS_LOCK = threading.Lock()
+
+
+class _CallCapture:
+    """This thread's view of a call: the regularization losses it added."""
+
+    def __init__(self, window):
+        self.window = window
+        self.start = len(window.reg.mine())
+
+    def added_regularization_losses(self):
+        return list(self.window.reg.mine()[self.start:])
 
 
 @contextlib.contextmanager
 def _fresh_tf1_build(graph, store):
     """Run TF1 code in ``graph`` as in a fresh ``tf.Graph``: own scope names, own variable store."""
-    capture = _CollectionCapture(graph)
+    with _WINDOWS_LOCK:
+        window = _WINDOWS.get(id(graph))
+        if window is None or window.graph is not graph:
+            window = _WINDOWS[id(graph)] = _GraphWindow(graph)
+        window.count += 1
+    stack = window.dispatch.local.__dict__.setdefault("stack", [])
+    stack.append(store)
+    saved_scope_state = dict(window.scope_store.__dict__)
+    window.scope_store.__init__()  # this thread starts from the root scope with fresh name counts
     try:
-        scope_store = graph.get_collection_ref(_vs._VARSCOPESTORE_KEY)  # pylint: disable=protected-access
-        scope_store[:] = [_vs._VariableScopeStore()]  # pylint: disable=protected-access
-        with _vs.with_variable_store(store):
-            yield capture
+        yield _CallCapture(window)
     finally:
-        capture.restore()
+        stack.pop()
+        window.scope_store.__dict__.clear()
+        window.scope_store.__dict__.update(saved_scope_state)
+        with _WINDOWS_LOCK:
+            window.count -= 1
+            if window.count == 0:
+                del _WINDOWS[id(graph)]
+                window.restore()
 
 
 # ----------------------------------------------------------------------------
 # The variable store: TF1 get_variable semantics per call, Keras variables underneath.
 # ----------------------------------------------------------------------------
+
+
+def _mine(collection_list):
+    """The entries this thread appended (a ``_TaggedList`` during a call; else the whole list)."""
+    return collection_list.mine() if isinstance(collection_list, _TaggedList) else collection_list
 
 
 class _Shard:
@@ -179,10 +273,13 @@ class _TF1ViewVariable(ResourceVariable):
 
 
 def _adopt_tf1_view(variable, tf1_name):
-    """Give a plain ``ResourceVariable`` the TF1 view (other kinds, e.g. distributed ones, stay as they are)."""
+    """Give a plain ``ResourceVariable`` the TF1 view; for a distributed variable, its per-replica parts."""
     if type(variable) is ResourceVariable:  # pylint: disable=unidiomatic-typecheck
         variable._compat_reg_tf1_name = tf1_name  # pylint: disable=protected-access
         variable.__class__ = _TF1ViewVariable
+    else:
+        for component in getattr(variable, "_values", ()) or ():  # MirroredVariable & co.
+            _adopt_tf1_view(component, tf1_name)
     return variable
 
 
@@ -276,6 +373,9 @@ class _BridgeVariableStore(_vs._VariableStore):  # pylint: disable=protected-acc
     """
 
     def __init__(self, create_fn, layer_name, is_trainable_fn):
+        self._call = threading.local()  # before TF's __init__, which sets _vars
+        self._call.vars = {}
+        self._call.partitioned_vars = {}
         super().__init__()
         self._is_trainable_fn = is_trainable_fn
         self._store_eager_variables = True
@@ -284,18 +384,26 @@ class _BridgeVariableStore(_vs._VariableStore):  # pylint: disable=protected-acc
         self.persistent = {}  # TF1 name -> tf.Variable the TF1 code sees
         self.keras_variables = {}  # TF1 name -> the Keras-tracked variable
         self.shards = {}  # TF1 shard name -> _Shard
-        self.allow_create = False
-        self.pairs = []
-        self._pair_keys = set()
-        self._mark = 0
+        self.begin_call(False)
 
     def begin_call(self, allow_create):
-        self._vars = {}
-        self._partitioned_vars = {}
-        self.allow_create = allow_create
-        self.pairs = []
-        self._pair_keys = set()
-        self._mark = 0
+        state = self._call
+        state.vars = {}
+        state.partitioned_vars = {}
+        state.allow_create = allow_create
+        state.pairs = []
+        state.pair_keys = set()
+        state.mark = 0
+
+    # Per-thread call state (MirroredStrategy interleaves replica threads within a call).
+    _vars = property(lambda self: self._call.vars, lambda self, v: setattr(self._call, "vars", v))
+    _partitioned_vars = property(
+        lambda self: self._call.partitioned_vars, lambda self, v: setattr(self._call, "partitioned_vars", v)
+    )
+    allow_create = property(lambda self: self._call.allow_create, lambda self, v: setattr(self._call, "allow_create", v))
+    pairs = property(lambda self: self._call.pairs)
+    _pair_keys = property(lambda self: self._call.pair_keys)
+    _mark = property(lambda self: self._call.mark, lambda self, v: setattr(self._call, "mark", v))
 
     def _record(self, var, regularizer, source):
         key = (id(var), id(regularizer), source)
@@ -307,7 +415,7 @@ class _BridgeVariableStore(_vs._VariableStore):  # pylint: disable=protected-acc
         var = super().get_variable(name, *args, **kwargs)
         # Losses a legacy layer adds between now and `add_regularizer` are its
         # weight penalties (see add_regularizer).
-        self._mark = len(tf.compat.v1.get_collection_ref(REGULARIZATION_LOSSES))
+        self._mark = len(_mine(tf.compat.v1.get_collection_ref(REGULARIZATION_LOSSES)))
         return var
 
     def add_regularizer(self, var, regularizer):
@@ -319,7 +427,10 @@ class _BridgeVariableStore(_vs._VariableStore):  # pylint: disable=protected-acc
         once and subject to the frozen-weight convention.
         """
         ref = tf.compat.v1.get_collection_ref(REGULARIZATION_LOSSES)
-        del ref[self._mark :]
+        mine = _mine(ref)
+        dropped = {id(x) for x in mine[self._mark :]}
+        del mine[self._mark :]
+        ref[:] = [x for x in ref if id(x) not in dropped]
         shards = list(var) if isinstance(var, PartitionedVariable) else [var]
         for shard in shards:
             self._record(shard, _unwrap_regularizer(regularizer), "layer")
@@ -811,7 +922,7 @@ def _make_layer_class():
                         loss = regularizer(var)
                     if loss is not None:
                         losses.append(tf.convert_to_tensor(loss))
-                for loss in capture.added(REGULARIZATION_LOSSES):
+                for loss in capture.added_regularization_losses():
                     loss = tf.convert_to_tensor(loss)
                     record = records.get(id(loss))
                     if record is not None:
