@@ -447,3 +447,25 @@ def test_weight_regularization_losses_without_a_call():
         coefficient.weight_regularization_losses()
     with pytest.raises(ValueError, match="is not built"):
         TF1Layer(case.fn, name="fresh").weight_regularization_losses()
+
+
+def test_fit_under_mirrored_strategy_with_batch_norm(keras):
+    """Two replicas whose threads interleave inside the call (batch_norm's moving averages
+    merge_call): every variable trains, statistics update, the regularization equals graph mode."""
+    from tests.conftest import LOGICAL_CPUS
+
+    case = F.case("slim_bn_net")
+    strategy = tf.distribute.MirroredStrategy(LOGICAL_CPUS[:2])
+    with strategy.scope():
+        layer = TF1Layer(case.fn)
+        model = _regression_model(keras, case, layer)
+    x = F.inputs_for(case, batch=8, seed=3)
+    y = np.random.default_rng(4).standard_normal((8, 3)).astype(np.float32)
+    before = _values(layer)
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    after = _values(layer)
+    for name in before:
+        assert not np.allclose(after[name], before[name]), name
+    reg, *_ = _graph_reference(case, x, after)
+    model(x)
+    assert_close(float(tf.add_n(model.losses)), reg)
