@@ -26,9 +26,9 @@ def sparse_softmax_cross_entropy(targets, outputs):
     """``mean(sparse_softmax_cross_entropy_with_logits(labels, logits))``."""
     logits = tf.cast(outputs, tf.float32)
     logits = tf.reshape(logits, [tf.shape(logits)[0], -1])
-    return tf.reduce_mean(
-        tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.cast(targets, tf.int32), logits=logits)
-    )
+    # tf_keras' compiled losses hand sparse labels over as [batch, 1]: flatten them.
+    labels = tf.reshape(tf.cast(targets, tf.int32), [-1])
+    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
 
 
 LOSSES = {
