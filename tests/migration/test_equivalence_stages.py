@@ -174,3 +174,27 @@ def test_progress_reports_each_stage_in_order(keras):
     seen = []
     check_equivalence(old_l2, port(keras), inputs=X, steps=1, progress=lambda *a: seen.append(a[:2]))
     assert seen == [(s, "pass") for s in STAGES]
+
+
+@pytest.mark.keras
+def test_build_fails_when_a_call_creates_weights(keras):
+    from compat_reg import _flavor
+
+    if _flavor.is_keras3():
+        pytest.skip("Keras 3 itself refuses to create weights after build ('You cannot add new elements "
+                    "of state ...'), so only tf_keras ports can create a weight per call")
+
+    class Leaky(keras.layers.Layer):
+        """Creates a fresh kernel at every call: the 'each variable created once' failure."""
+
+        def call(self, x):
+            w = self.add_weight(shape=(DENSE_SHAPE[1], 3), initializer="ones", name=f"w{len(self.weights)}")
+            return tf.matmul(x, w)
+
+    def leaky():
+        inputs = keras.Input(shape=DENSE_SHAPE[1:])
+        return keras.Model(inputs, Leaky(name="leaky")(inputs))
+
+    result = check_equivalence(old_no_bias, leaky, inputs=X, steps=1)
+    assert result.failed_stage == "build"
+    assert result.stage("build").summary.startswith("the new model created 1 more weight(s) on its second call")
