@@ -393,6 +393,19 @@ class KerasSide:
         self._call()
         return [float(r) for r in self.model.losses]
 
+    def replica_reg_values(self, indices):
+        """Under the strategy: each replica's values of ``model.losses[i]`` for ``indices``, on its shard."""
+        dataset = tf.data.Dataset.from_tensor_slices(self.inputs).batch(len(self.inputs))
+        for x in self.strategy.experimental_distribute_dataset(dataset):
+            def replica_fn(x):
+                self.model(x, training=self.training)
+                losses = list(self.model.losses)
+                return tf.stack([tf.cast(losses[i], tf.float32) for i in indices])
+
+            per_replica = self.strategy.run(replica_fn, args=(x,))
+            return [np.asarray(v) for v in self.strategy.experimental_local_results(per_replica)]
+        return []
+
     # -- weight decay of the optimizer (decoupled, not a loss)
     def _ensure_optimizer(self):
         if self.optimizer is None:

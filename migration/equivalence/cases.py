@@ -283,6 +283,30 @@ def _replica_new(scaled):
     return build
 
 
+def _prescaled_new():
+    """A port that divides its penalty by the replica count inside the model (then fit divides again)."""
+    keras = _keras()
+
+    class PrescaledL2(keras.layers.Layer):
+        def __init__(self, layer, **kw):
+            super().__init__(**kw)
+            self.layer = layer
+
+        def call(self, x):
+            out = self.layer(x)
+            penalty = 5e-4 * tf.reduce_sum(tf.square(self.layer.kernel))
+            ctx = tf.distribute.get_replica_context()
+            if ctx is not None and ctx.num_replicas_in_sync > 1:
+                penalty = penalty / ctx.num_replicas_in_sync  # mistake: scaling belongs to the step
+            self.add_loss(penalty)
+            return out
+
+    inputs = keras.Input(shape=DENSE_SHAPE[1:])
+    h = keras.layers.Dense(5, activation="relu", name="dense1", kernel_regularizer=keras.regularizers.L2(5e-4))(inputs)
+    out = PrescaledL2(keras.layers.Dense(3, name="dense2"), name="wrap")(h)
+    return keras.Model(inputs, out)
+
+
 def _l2_dense_old():
     return _tf1_dense(lambda: compat_reg.l2_regularizer(1e-3), "get_variable")
 
@@ -315,6 +339,10 @@ def _diagnosis_cases():
              expect=dg.DECOUPLED_WEIGHT_DECAY, stage="regularization",
              message="new/dense1/kernel: the optimizer's decoupled weight_decay=0.001 stands in for the TF1 l2_regularizer(0.001)",
              check_kwargs={"optimizer": "momentum"}),
+        Case("diag-prescaled-per-replica", _l2_dense_old(), _prescaled_new, DENSE_SHAPE,
+             expect=dg.NOT_SCALED_PER_REPLICA, stage="regularization",
+             message="(already divided by the 2 replicas inside the model)",
+             check_kwargs={"strategy": "mirrored"}, needs_replicas=True),
         Case("diag-not-scaled-per-replica", _l2_dense_old(), _replica_new(scaled=False), DENSE_SHAPE,
              expect=dg.NOT_SCALED_PER_REPLICA, stage="steps",
              message="the regularization is not scaled per replica",

@@ -401,6 +401,17 @@ class _Context:
         g_old, g_new = sum(old_other.values()), sum(new_other.values())
         if not _close(g_new, g_old, tol):
             diagnoses.append(_diagnose_group(old_other, new_other))
+        # Under a strategy: inside each replica, the weight penalties must be the full values
+        # (Keras fit / tf.nn.scale_regularization_loss divide them by the replica count once).
+        if self.strategy is not None and not diagnoses:
+            d = self._check_replica_penalties(new_base)
+            if d is not None:
+                diagnoses.append(d)
+            else:
+                details.append(
+                    f"each of the {self.strategy.num_replicas_in_sync} replicas sees the full weight penalties "
+                    "(divided by the replica count once, in the step)"
+                )
         # Totals: add_n(REGULARIZATION_LOSSES) vs sum(model.losses) (+ equivalent weight decay).
         t_old = float(np.sum(old_base)) if len(old_base) else 0.0
         t_new = (float(np.sum(new_base)) if len(new_base) else 0.0) + decay_value
@@ -430,6 +441,31 @@ class _Context:
             f"{sum(1 for r in rows if r['old_penalty'] != 'no regularizer')} regularized variables agree; "
             f"total {t_old:.6g} vs {t_new:.6g}{note}"
         )
+
+    def _check_replica_penalties(self, new_base):
+        idx = [i for i, li in enumerate(self.new.losses) if li.kind in ("weight", "group")]
+        if not idx:
+            return None
+        tol = self.tol["regularization"]
+        replicas = self.strategy.num_replicas_in_sync
+        for r, values in enumerate(self.new.replica_reg_values(idx)):
+            for i, got in zip(idx, np.asarray(values, np.float64).ravel()):
+                full = float(new_base[i])
+                if _close(got, full, tol):
+                    continue
+                ratio = got / full if full else float("inf")
+                if abs(ratio * replicas - 1.0) < 1e-3:
+                    how = f"already divided by the {replicas} replicas inside the model"
+                elif abs(ratio - replicas) < 1e-3 * replicas:
+                    how = f"summed over the {replicas} replicas inside the model"
+                else:
+                    how = f"{ratio:.6g}x the cross-replica value"
+                li = self.new.losses[i]
+                return Diagnosis(dg.NOT_SCALED_PER_REPLICA, (
+                    f"replica {r}: {li.label} (on {', '.join(li.variables)}) is {got:.9g} inside the replica but "
+                    f"{full:.9g} outside ({how}): {dg.REPLICA_NOTE} — exactly once, so each replica's "
+                    "model.losses must hold the full penalty"), li.variables[0] if li.variables else None)
+        return None
 
     def _diagnose_variable(self, o, n, op, np_, old_contribs, new_contribs, decay):
         frozen = not self.old.trainable[o] or not self.new.trainable[n]
