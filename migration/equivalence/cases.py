@@ -343,6 +343,10 @@ def _diagnosis_cases():
              expect=dg.NOT_SCALED_PER_REPLICA, stage="regularization",
              message="(already divided by the 2 replicas inside the model)",
              check_kwargs={"strategy": "mirrored"}, needs_replicas=True),
+        Case("diag-activity-sum-per-replica", _activity_old("sum"), _tf1layer_port(_activity_old("sum"), DENSE_SHAPE),
+             DENSE_SHAPE, expect=dg.NOT_SCALED_PER_REPLICA, stage="regularization",
+             message="an activity penalty summed over the batch", check_kwargs={"strategy": "mirrored"},
+             needs_replicas=True),
         Case("diag-not-scaled-per-replica", _l2_dense_old(), _replica_new(scaled=False), DENSE_SHAPE,
              expect=dg.NOT_SCALED_PER_REPLICA, stage="steps",
              message="the regularization is not scaled per replica",
@@ -350,8 +354,25 @@ def _diagnosis_cases():
     ]
 
 
+def _tf1layer_port(fn, input_shape):
+    """The TF1 function itself inside compat_reg.keras.TF1Layer (the bridge as a port)."""
+    def build():
+        from compat_reg.keras.tf1_layer import TF1Layer
+
+        keras = _keras()
+        inputs = keras.Input(shape=input_shape[1:])
+        return keras.Model(inputs, TF1Layer(fn, name="tf1")(inputs))
+
+    return build
+
+
 def _more_pass_cases():
+    mixed = _tf1_dense(lambda: compat_reg.l1_l2_regularizer(1e-3, 2e-3), "variable_scope")
     return [
+        Case("l1_l2-dense-variable_scope-tf1layer", mixed, _tf1layer_port(mixed, DENSE_SHAPE), DENSE_SHAPE),
+        Case("activity-batch_mean-tf1layer-mirrored", _activity_old("batch_mean"),
+             _tf1layer_port(_activity_old("batch_mean"), DENSE_SHAPE),
+             DENSE_SHAPE, check_kwargs={"strategy": "mirrored", "steps": 2}, needs_replicas=True),
         Case("decoupled-weight-decay-plain-sgd", _l2_dense_old(), _decoupled_new(momentum=0.0), DENSE_SHAPE,
              check_kwargs={"steps": 2}),
         Case("activity-batch-mean", _activity_old("batch_mean"), _activity_new, DENSE_SHAPE),

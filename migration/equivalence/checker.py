@@ -443,13 +443,23 @@ class _Context:
         )
 
     def _check_replica_penalties(self, new_base):
-        idx = [i for i, li in enumerate(self.new.losses) if li.kind in ("weight", "group")]
+        """Inside each replica: weight penalties must be full; activity penalties batch means.
+
+        Each replica's ``model.losses`` are divided by the replica count once (in the
+        step), so a weight penalty must hold its full value there, and an activity
+        penalty must be a mean over the replica's shard: a raw sum over the batch is
+        split across the shards *and* divided, i.e. trained at 1/R of its TF1 value.
+        """
+        weight = [i for i, li in enumerate(self.new.losses) if li.kind in ("weight", "group")]
+        activity = [i for i, li in enumerate(self.new.losses) if li.kind == "activity"]
+        idx = weight + activity
         if not idx:
             return None
         tol = self.tol["regularization"]
         replicas = self.strategy.num_replicas_in_sync
-        for r, values in enumerate(self.new.replica_reg_values(idx)):
-            for i, got in zip(idx, np.asarray(values, np.float64).ravel()):
+        per_replica = [np.asarray(v, np.float64).ravel() for v in self.new.replica_reg_values(idx)]
+        for r, values in enumerate(per_replica):
+            for i, got in zip(weight, values[: len(weight)]):
                 full = float(new_base[i])
                 if _close(got, full, tol):
                     continue
@@ -465,6 +475,18 @@ class _Context:
                     f"replica {r}: {li.label} (on {', '.join(li.variables)}) is {got:.9g} inside the replica but "
                     f"{full:.9g} outside ({how}): {dg.REPLICA_NOTE} — exactly once, so each replica's "
                     "model.losses must hold the full penalty"), li.variables[0] if li.variables else None)
+        loose = {"rtol": max(tol["rtol"], 1e-5), "atol": tol["atol"]}
+        for k, i in enumerate(activity):
+            full = float(new_base[i])
+            shards = [float(v[len(weight) + k]) for v in per_replica]
+            if not _close(float(np.mean(shards)), full, loose) and _close(float(np.sum(shards)), full, loose):
+                li = self.new.losses[i]
+                return Diagnosis(dg.NOT_SCALED_PER_REPLICA, (
+                    f"{li.label}: an activity penalty summed over the batch ({full:.9g}); each of the {replicas} "
+                    f"replicas sums only its shard and the step divides it by {replicas} again, so it trains at "
+                    f"1/{replicas} of the TF1 value. Make it a batch mean (activity_regularizer=, or "
+                    "compat_reg.activity_regularize(..., reduction='batch_mean') on the TF1 side), or do not "
+                    "scale it per replica"))
         return None
 
     def _diagnose_variable(self, o, n, op, np_, old_contribs, new_contribs, decay):
