@@ -14,9 +14,9 @@ export PYTHONDONTWRITEBYTECODE = 1
 
 setup: $(STAMP)
 
-$(STAMP): setup.py requirements.txt requirements-test.txt
+$(STAMP): setup.py requirements.txt requirements-test.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q -r requirements.txt -r requirements-test.txt
+	$(PY) -m pip install -q -r requirements.txt -r requirements-test.txt -c constraints.txt
 	$(PY) -m pip install -q --no-deps -e .
 	touch $(STAMP)
 
