@@ -417,6 +417,19 @@ class _ScopeRegularizer:
         self._fused = {}
 
 
+def unwrap_regularizer(regularizer):
+    """The regularizer the user gave ``regularized_scope``, behind its build-once wrapper.
+
+    A scope made by ``regularized_scope`` holds a wrapper that builds each penalty
+    once per graph (and returns ``None`` while fusing). Code that recomputes
+    penalties itself, such as ``compat_reg.keras.TF1Layer``, calls the user's
+    regularizer instead. Any other regularizer is returned as it is.
+    """
+    if isinstance(regularizer, _ScopeRegularizer):
+        return regularizer.regularizer
+    return regularizer
+
+
 @contextlib.contextmanager
 def regularized_scope(name_or_scope, regularizer, fuse=True, **variable_scope_kwargs):
     """A ``tf.compat.v1.variable_scope`` whose ``get_variable`` calls are regularized.

@@ -62,6 +62,7 @@ from tensorflow.python.ops.variables import PartitionedVariable
 
 from compat_reg import _flavor
 from compat_reg.keras import conventions as _conventions
+from compat_reg.scopes import unwrap_regularizer
 
 REGULARIZATION_LOSSES = tf.compat.v1.GraphKeys.REGULARIZATION_LOSSES
 _TRAINING_ARGS = ("is_training", "training")
@@ -347,21 +348,6 @@ def _recording_legacy_activity():
         _legacy_state["recording"] -= 1
 
 
-def _unwrap_regularizer(regularizer):
-    """The user's regularizer behind ``compat_reg.regularized_scope``'s build-once wrapper.
-
-    That wrapper exists to build each penalty once in a TF1 graph and caches per
-    graph; the bridge recomputes the penalty at every call, so it calls the
-    wrapped regularizer itself.
-    """
-    from compat_reg import scopes as _scopes  # pylint: disable=import-outside-toplevel
-
-    scope_regularizer = getattr(_scopes, "_ScopeRegularizer", None)
-    if scope_regularizer is not None and isinstance(regularizer, scope_regularizer):
-        return regularizer.regularizer
-    return regularizer
-
-
 class _BridgeVariableStore(_vs._VariableStore):  # pylint: disable=protected-access
     """A TF1 variable store whose variables outlive the call and belong to a Keras layer.
 
@@ -433,7 +419,7 @@ class _BridgeVariableStore(_vs._VariableStore):  # pylint: disable=protected-acc
         ref[:] = [x for x in ref if id(x) not in dropped]
         shards = list(var) if isinstance(var, PartitionedVariable) else [var]
         for shard in shards:
-            self._record(shard, _unwrap_regularizer(regularizer), "layer")
+            self._record(shard, unwrap_regularizer(regularizer), "layer")
 
     def _get_single_variable(
         self,
@@ -516,7 +502,7 @@ class _BridgeVariableStore(_vs._VariableStore):  # pylint: disable=protected-acc
         if self.is_trainable(name):
             graph.add_to_collection(tf.compat.v1.GraphKeys.TRAINABLE_VARIABLES, var)
         if regularizer:
-            self._record(var, _unwrap_regularizer(regularizer), "get_variable")
+            self._record(var, unwrap_regularizer(regularizer), "get_variable")
         return var
 
     def is_trainable(self, name):

@@ -479,3 +479,12 @@ def test_fused_penalty_reads_current_values_after_assignment(sess):
     assert_close(sess.run(loss), np_l2_tf1(VALUES["w"], 0.1))
     sess.run(assign)
     assert_close(sess.run(loss), np_l2_tf1(VALUES["w"] * 3.0, 0.1))
+
+
+def test_unwrap_regularizer_gives_back_the_users_regularizer(graph):
+    reg = compat_reg.l2_regularizer(0.5)
+    with compat_reg.regularized_scope("net", reg):
+        installed = tf.compat.v1.get_variable_scope().regularizer
+    assert installed is not reg  # the build-once wrapper
+    assert compat_reg.scopes.unwrap_regularizer(installed) is reg
+    assert compat_reg.scopes.unwrap_regularizer(reg) is reg
