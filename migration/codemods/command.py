@@ -216,18 +216,3 @@ def register(subparsers):
     migrate.add_argument("--format", choices=("diff", "json"), default="diff",
                          help="diff (default: unified diff on stdout, reports on stderr) or json (findings)")
     migrate.set_defaults(func=run_migrate)
-
-
-def main(argv=None):
-    """Run only these two verbs (``python -m migration.codemods.command scan ...``)."""
-    parser = argparse.ArgumentParser(prog="compat-reg")
-    register(parser.add_subparsers(dest="verb", metavar="VERB"))
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help(sys.stderr)
-        return EXIT_USAGE
-    return int(args.func(args) or 0)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
