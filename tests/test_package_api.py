@@ -42,3 +42,27 @@ def test_every_name_in_all_resolves():
     for module in (compat_reg, compat_reg.keras):
         for name in getattr(module, "__all__", [n for n in dir(module) if not n.startswith("_")]):
             assert getattr(module, name) is not None, f"{module.__name__}.{name}"
+
+
+def _imported_modules(path):
+    import ast
+
+    tree = ast.parse(open(path, encoding="utf-8").read())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            yield node.module
+
+
+def test_data_flows_one_way_runtime_bridge_migration():
+    """compat_reg never imports migration; the runtime (compat_reg/*.py) never imports the bridge."""
+    import glob
+    import os
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for path in glob.glob(os.path.join(root, "compat_reg", "**", "*.py"), recursive=True):
+        imported = set(_imported_modules(path))
+        assert not any(m == "migration" or m.startswith("migration.") for m in imported), path
+        if os.path.dirname(path) == os.path.join(root, "compat_reg"):
+            assert not any(m.startswith("compat_reg.keras") for m in imported), path
