@@ -139,15 +139,16 @@ class _Binder(ast.NodeVisitor):
                 self.current.globals.update(sub.names)
             elif isinstance(sub, ast.Nonlocal) and self._owner(sub, node):
                 self.current.nonlocals.update(sub.names)
-        args = node.args
-        for arg in args.posonlyargs + args.args + args.kwonlyargs:
-            self.current.bind(arg.arg, _Binding(scope=self.current))
-        for arg in (args.vararg, args.kwarg):
-            if arg is not None:
-                self.current.bind(arg.arg, _Binding(scope=self.current))
+        self._bind_parameters(node.args)
         for stmt in node.body:
             self.visit(stmt)
         self.current = outer
+
+    def _bind_parameters(self, args):
+        """Bind every parameter name of a function or lambda in the current (its own) scope."""
+        named = args.posonlyargs + args.args + args.kwonlyargs
+        for arg in named + [a for a in (args.vararg, args.kwarg) if a is not None]:
+            self.current.bind(arg.arg, _Binding(scope=self.current))
 
     def _owner(self, sub, func):
         """True if ``sub`` sits in ``func`` itself, not in a nested function."""
@@ -161,12 +162,7 @@ class _Binder(ast.NodeVisitor):
             self.visit(default)
         outer = self.current
         self.current = self._enter(node, "function")
-        args = node.args
-        for arg in args.posonlyargs + args.args + args.kwonlyargs:
-            self.current.bind(arg.arg, _Binding(scope=self.current))
-        for arg in (args.vararg, args.kwarg):
-            if arg is not None:
-                self.current.bind(arg.arg, _Binding(scope=self.current))
+        self._bind_parameters(node.args)
         self.visit(node.body)
         self.current = outer
 
