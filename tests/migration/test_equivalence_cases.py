@@ -52,6 +52,8 @@ def test_every_to_keras_conversion_has_a_case():
     covered_in = {type(c.tf1_regularizer) for c in PASS_CASES if c.tf1_regularizer is not None}
     covered_out = {type(compat_reg.to_keras(c.tf1_regularizer)).__name__ for c in PASS_CASES if c.tf1_regularizer is not None}
     for cls in _all_subclasses(regs_mod.Regularizer):
+        if cls.__name__.startswith("_"):  # private bases (e.g. _ScaledNormRegularizer) are never instantiated
+            continue
         if cls in NO_KERAS_EQUIVALENT:
             assert cls not in covered_in, f"{cls.__name__} is allowlisted but has a case"
             continue
