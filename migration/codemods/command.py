@@ -13,8 +13,7 @@ import sys
 from migration.codemods import rules
 from migration.codemods.resolve import package_of
 from migration.codemods.rewrite import TARGETS, migrate_source
-from migration.codemods.scan import (FileError, iter_python_files, might_contain_sites, read_source,
-                                     scan_paths, stderr_progress)
+from migration.codemods.scan import iter_sources, might_contain_sites, parse_error, scan_paths, stderr_progress
 from migration.codemods.write import RefusedWrite, write_file
 
 EXIT_OK, EXIT_NEGATIVE, EXIT_USAGE = 0, 1, 2
@@ -104,27 +103,16 @@ def run_migrate(args):
               "--write); add --write, or drop --force to see the diff", file=sys.stderr)
         return EXIT_USAGE
     errors, refused, results = [], [], []
-    files = list(iter_python_files(args.paths))
-    progress = _progress(args)
-    for i, path in enumerate(files):
-        if progress is not None:
-            progress(i, len(files), path)
-        try:
-            text, encoding = read_source(path)
-        except (OSError, SyntaxError, UnicodeDecodeError, LookupError) as exc:
-            errors.append(FileError(path, 0, f"cannot read: {exc}"))
-            continue
+    for path, text, encoding in iter_sources(args.paths, errors, _progress(args)):
         if not might_contain_sites(text):
             continue
         try:
             result = migrate_source(text, path, args.to, package=package_of(path))
         except (SyntaxError, ValueError) as exc:
-            errors.append(FileError(path, getattr(exc, "lineno", 0) or 0, f"cannot parse: {exc}"))
+            errors.append(parse_error(path, exc))
             continue
         result.encoding = encoding
         results.append(result)
-    if progress is not None:
-        progress(len(files), len(files), None)
 
     out = sys.stdout
     written = []

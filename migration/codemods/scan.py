@@ -447,34 +447,55 @@ class ScanResult:
         self.files_parsed = 0
 
 
+def iter_sources(paths, errors, progress=None):
+    """Yield ``(path, text, encoding)`` for every Python file under ``paths``.
+
+    ``progress(done, total, path)`` is called before each file and once at the end
+    (``path=None``). A file that cannot be read is appended to ``errors`` as a
+    ``FileError`` and skipped.
+    """
+    files = list(iter_python_files(paths))
+    for i, path in enumerate(files):
+        if progress is not None:
+            progress(i, len(files), path)
+        try:
+            text, encoding = read_source(path)
+        except (OSError, SyntaxError, UnicodeDecodeError, LookupError) as exc:
+            errors.append(FileError(path, 0, f"cannot read: {exc}"))
+            continue
+        yield path, text, encoding
+    if progress is not None:
+        progress(len(files), len(files), None)
+
+
+def parse_error(path, exc):
+    """The ``FileError`` for a file that did not parse."""
+    return FileError(path, getattr(exc, "lineno", 0) or 0, f"cannot parse: {exc}")
+
+
 def scan_paths(paths, progress=None, prefilter=True):
     """Scan files and trees; ``progress(done, total, path)`` is called as it goes.
 
     Files that cannot be read or parsed become ``FileError``s; the rest are scanned.
     """
     result = ScanResult()
-    files = list(iter_python_files(paths))
-    result.files_total = len(files)
-    for i, path in enumerate(files):
+
+    def counting_progress(done, total, path):
+        result.files_total = total
         if progress is not None:
-            progress(i, len(files), path)
-        try:
-            text, _ = read_source(path)
-        except (OSError, SyntaxError, UnicodeDecodeError, LookupError) as exc:
-            result.errors.append(FileError(path, 0, f"cannot read: {exc}"))
-            continue
+            progress(done, total, path)
+
+    for path, text, _ in iter_sources(paths, result.errors, counting_progress):
         if prefilter and not might_contain_sites(text):
             result.files_parsed += 1
             continue
         try:
             tree, source = parse(text, path)
         except (SyntaxError, ValueError) as exc:
-            result.errors.append(FileError(path, getattr(exc, "lineno", 0) or 0, f"cannot parse: {exc}"))
+            result.errors.append(parse_error(path, exc))
             continue
         result.files_parsed += 1
         result.sites.extend(scan_source(text, path, tree=tree, source=source))
-    if progress is not None:
-        progress(len(files), len(files), None)
     return result
 
 
