@@ -12,8 +12,8 @@ TensorFlow.
 import importlib
 
 _LAZY = {
-    "check_equivalence": "migration.equivalence",
-    "CheckResult": "migration.equivalence",
+    "check_equivalence": ".equivalence",
+    "CheckResult": ".equivalence",
 }
 
 __all__ = sorted(_LAZY)
@@ -21,5 +21,5 @@ __all__ = sorted(_LAZY)
 
 def __getattr__(name):
     if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'migration' has no attribute {name!r}")
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -18,11 +18,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # its module: `scan`/`migrate` never pay for importing TensorFlow, which the
 # `check`/`selftest`/`demo` modules need. `compat-reg --help` imports them all.
 VERB_MODULES = {
-    "check": "migration.equivalence.command",
-    "selftest": "migration.equivalence.command",
-    "scan": "migration.codemods.command",
-    "migrate": "migration.codemods.command",
-    "demo": "migration.demo",
+    "check": ".equivalence.command",
+    "selftest": ".equivalence.command",
+    "scan": ".codemods.command",
+    "migrate": ".codemods.command",
+    "demo": ".demo",
 }
 
 EXIT_OK, EXIT_NEGATIVE, EXIT_USAGE = 0, 1, 2
@@ -47,7 +47,7 @@ def build_parser(verb=None):
     subparsers = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
     owners = [VERB_MODULES[verb]] if verb in VERB_MODULES else VERB_MODULES.values()
     for module_name in dict.fromkeys(owners):
-        importlib.import_module(module_name).register(subparsers)
+        importlib.import_module(module_name, __package__).register(subparsers)
     return parser
 
 

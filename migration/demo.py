@@ -42,11 +42,11 @@ def run(args):
     if root not in sys.path:
         sys.path.insert(0, root)
     from compat_reg import _flavor
-    from migration.equivalence import _losses
-    from migration.equivalence import diagnoses as dg
-    from migration.equivalence.checker import check_equivalence
-    from migration.equivalence.command import load_object
-    from migration.equivalence.command import write_report
+    from .equivalence import _losses
+    from .equivalence import diagnoses as dg
+    from .equivalence.checker import check_equivalence
+    from .equivalence.command import load_object
+    from .equivalence.command import write_report
 
     old = load_object(OLD, "OLD")
     demo = sys.modules["examples.demo_tf1_model"]

@@ -10,11 +10,11 @@ import collections
 import json
 import sys
 
-from migration.codemods import rules
-from migration.codemods.resolve import package_of
-from migration.codemods.rewrite import TARGETS, migrate_source
-from migration.codemods.scan import iter_sources, might_contain_sites, parse_error, scan_paths, stderr_progress
-from migration.codemods.write import RefusedWrite, write_file
+from . import rules
+from .resolve import package_of
+from .rewrite import TARGETS, migrate_source
+from .scan import iter_sources, might_contain_sites, parse_error, scan_paths, stderr_progress
+from .write import RefusedWrite, write_file
 
 EXIT_OK, EXIT_NEGATIVE, EXIT_USAGE = 0, 1, 2
 

@@ -37,8 +37,8 @@ import ast
 import dataclasses
 import difflib
 
-from migration.codemods import rules
-from migration.codemods.scan import Site, SiteFinder, parse
+from . import rules
+from .scan import Site, SiteFinder, parse
 
 TARGETS = ("keras", "compat")
 KERAS_REGS = "{tf}.keras.regularizers"

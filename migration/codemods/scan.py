@@ -20,8 +20,8 @@ import sys
 import tokenize
 import warnings
 
-from migration.codemods import rules
-from migration.codemods.resolve import Resolver, package_of
+from . import rules
+from .resolve import Resolver, package_of
 
 _LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 _SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".venv", "venv", ".tox", "node_modules", "build", "dist"})

@@ -5,14 +5,14 @@ regularization, forward, gradients and steps, stops at the first failing one and
 says which and why (``CheckResult``; ``Diagnosis`` codes in ``diagnoses``).
 """
 
-from migration.equivalence import diagnoses
-from migration.equivalence._sides import UsageError
-from migration.equivalence.checker import DEFAULT_TOLERANCES
-from migration.equivalence.checker import check_equivalence
-from migration.equivalence.diagnoses import Diagnosis
-from migration.equivalence.result import STAGES
-from migration.equivalence.result import CheckResult
-from migration.equivalence.result import Stage
+from . import diagnoses
+from ._sides import UsageError
+from .checker import DEFAULT_TOLERANCES
+from .checker import check_equivalence
+from .diagnoses import Diagnosis
+from .result import STAGES
+from .result import CheckResult
+from .result import Stage
 
 __all__ = [
     "CheckResult", "DEFAULT_TOLERANCES", "Diagnosis", "STAGES", "Stage", "UsageError",

@@ -23,7 +23,7 @@ import tensorflow as tf
 
 import compat_reg
 from compat_reg import _flavor
-from migration.equivalence import diagnoses as dg
+from . import diagnoses as dg
 
 DENSE_SHAPE = (4, 6)
 CONV_SHAPE = (4, 6, 6, 2)
@@ -46,8 +46,8 @@ class Case:
     needs_replicas: bool = False
 
     def run(self, **overrides):
-        from migration.equivalence._losses import seeded_inputs
-        from migration.equivalence.checker import check_equivalence
+        from ._losses import seeded_inputs
+        from .checker import check_equivalence
 
         kwargs = {"steps": 1, "loss": "mse", "learning_rate": LR}
         kwargs.update(self.check_kwargs)

@@ -27,20 +27,20 @@ import numpy as np
 import tensorflow as tf
 
 from compat_reg import _flavor
-from migration.equivalence import _losses
-from migration.equivalence import _matching
-from migration.equivalence import _penalties
-from migration.equivalence import diagnoses as dg
-from migration.equivalence._sides import OPTIMIZERS
-from migration.equivalence._sides import GraphSide
-from migration.equivalence._sides import KerasSide
-from migration.equivalence._sides import UsageError
-from migration.equivalence.diagnoses import Diagnosis
-from migration.equivalence.result import FAIL
-from migration.equivalence.result import PASS
-from migration.equivalence.result import STAGES
-from migration.equivalence.result import CheckResult
-from migration.equivalence.result import Stage
+from . import _losses
+from . import _matching
+from . import _penalties
+from . import diagnoses as dg
+from ._sides import OPTIMIZERS
+from ._sides import GraphSide
+from ._sides import KerasSide
+from ._sides import UsageError
+from .diagnoses import Diagnosis
+from .result import FAIL
+from .result import PASS
+from .result import STAGES
+from .result import CheckResult
+from .result import Stage
 
 # Default tolerances per stage. Regularization values are float32 sums compared at
 # the rtol 1e-6. The forward pass may use different kernels on each side

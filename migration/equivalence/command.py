@@ -157,10 +157,10 @@ def _run_check(args):
                 f"--strategy mirrored needs 2 devices but TensorFlow already initialized with {devices}; "
                 "run compat-reg in a fresh process"
             )
-    from migration.equivalence import _losses
-    from migration.equivalence import _matching
-    from migration.equivalence._sides import UsageError
-    from migration.equivalence.checker import check_equivalence
+    from . import _losses
+    from . import _matching
+    from ._sides import UsageError
+    from .checker import check_equivalence
 
     if args.steps < 0:
         raise CommandUsageError(f"--steps must be >= 0, received {args.steps}")
@@ -221,7 +221,7 @@ def _run_check(args):
 
 def write_report(result, directory):
     """Write ``report.json`` and, if there are trajectories, ``loss_curves.png`` into ``directory``."""
-    from migration.equivalence.plots import plot_loss_curves
+    from .plots import plot_loss_curves
 
     os.makedirs(directory, exist_ok=True)
     with open(os.path.join(directory, REPORT_JSON), "w", encoding="utf-8") as f:
@@ -235,7 +235,7 @@ def write_report(result, directory):
 def run_selftest(args):
     _quiet_tf()
     configure_logical_cpus(2)  # the mirrored cases need two devices
-    from migration.equivalence import selftest
+    from . import selftest
 
     report = selftest.run(quick=args.quick, progress=lambda line: print(line, file=sys.stderr, flush=True))
     if args.json:

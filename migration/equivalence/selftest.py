@@ -174,7 +174,7 @@ def run(quick=False, progress=None):
     """Measure the conventions and (unless ``quick``) run every registered case."""
     import tf_slim
 
-    from migration.equivalence import cases as cases_mod
+    from . import cases as cases_mod
 
     info = {
         "tensorflow": tf.__version__, "flavor": _flavor.name(), "keras": _flavor.version(),
