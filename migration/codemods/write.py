@@ -18,8 +18,9 @@ tests/migration/test_write_safety.py):
 3. **Symlinks are followed**: the file written is the link's target, which must
    itself pass (1) in its own repository; the link stays a link. Several paths to
    the same file (links, or a link and its target) are rewritten once per plan.
-4. **A file without write permission** (no write bit in its mode; checked on the
-   bits, not with ``os.access``, which is always true for root) or with several
+4. **A file without write permission** (no write bit in its mode, or not writable
+   by this process; the bits are checked too because ``os.access`` is always true
+   for root, and ``os.replace`` needs only the directory's permission) or with several
    hard links (replacing it would detach the other names) **is refused unless
    ``force``**. A path that is not a regular file, or that changed after it was
    checked, is always refused.

@@ -282,6 +282,15 @@ def test_mode_is_kept(repo, mode):
     assert stat.S_IMODE(os.stat(repo / "m.py").st_mode) == mode
 
 
+def test_owner_and_group_are_kept_where_permitted(repo):
+    if os.geteuid() != 0:
+        pytest.skip("only root can give a file another owner to set the case up")
+    os.chown(repo / "m.py", 12345, 23456)
+    write_file(str(repo / "m.py"), NEW)
+    st = os.stat(repo / "m.py")
+    assert (st.st_uid, st.st_gid, (repo / "m.py").read_text()) == (12345, 23456, NEW)
+
+
 def test_hard_linked_file_is_refused_unless_force(repo):
     os.link(repo / "m.py", repo.parent / "other-name.py")
     with pytest.raises(RefusedWrite) as info:
