@@ -97,7 +97,7 @@ class FileCheck:
     target: str
     reasons: tuple = ()  # keys of REASONS, empty when the file may be written as is
     detail: str = ""  # e.g. git's error message
-    stat: os.stat_result = None
+    st: os.stat_result = None  # os.stat of the target when checked
     alias_of: str = None  # an earlier path of the plan with the same target
 
     @property
@@ -251,11 +251,11 @@ class WritePlan:
             first = self._by_target.setdefault(target, path)
             check.alias_of = first if first != path else None
             try:
-                check.stat = os.stat(target)
+                check.st = os.stat(target)
             except OSError as exc:
                 check.reasons, check.detail = ("missing",), exc.strerror or str(exc)
                 continue
-            if not stat.S_ISREG(check.stat.st_mode):
+            if not stat.S_ISREG(check.st.st_mode):
                 check.reasons = ("not-regular",)
                 continue
             by_root.setdefault(_nearest_git_dir(os.path.dirname(target), dir_cache), []).append(check)
@@ -263,7 +263,7 @@ class WritePlan:
             states = self._query(candidate, [c.target for c in checks])
             for c in checks:
                 git_reasons, c.detail = states[c.target]
-                c.reasons = git_reasons + tuple(_file_reasons(c.target, c.stat))
+                c.reasons = git_reasons + tuple(_file_reasons(c.target, c.st))
 
     @staticmethod
     def _query(candidate, targets):
@@ -317,14 +317,14 @@ class WritePlan:
             raise RefusedWrite(f"{path} is the same file as {first}, already rewritten in this run with "
                                f"other text; refusing to write it twice.", path, ("changed",))
         refused = self.refusal(path)
-        if c.stat is None or not stat.S_ISREG(c.stat.st_mode):
+        if c.st is None or not stat.S_ISREG(c.st.st_mode):
             raise refused
         now, current = _read_regular(c.target)
         if current == data:
             return None
         if refused is not None:
             raise refused
-        if current is None or _stat_key(now) != _stat_key(c.stat) or (
+        if current is None or _stat_key(now) != _stat_key(c.st) or (
                 original is not None and current != original.encode(encoding)):
             raise RefusedWrite(_message(path, c.target, ["changed"], "", None), path, ("changed",))
         backup = _backup(c.target, current, now) if c.needs_backup else None
