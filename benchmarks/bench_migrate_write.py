@@ -16,7 +16,7 @@ the paths round-robin so load from other processes falls on both alike):
 
 The issue's target: under 10 ms a file over 3,000 files.
 
-Usage: python -m benchmarks.bench_migrate_write [--files 3000] [--baseline-files 300] [--repeat 3]
+Usage: python -m benchmarks.bench_migrate_write [--files 3000] [--baseline-files 300] [--repeat 3] [--quick]
 """
 
 import argparse
@@ -92,7 +92,10 @@ def main(argv=None):
     parser.add_argument("--files", type=int, default=3000)
     parser.add_argument("--baseline-files", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="500 files, baseline on 50, one round (smoke test)")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.files, args.baseline_files, args.repeat = 500, 50, 1
 
     with tempfile.TemporaryDirectory(prefix="bench-migrate-write-") as repo:
         start = time.perf_counter()
