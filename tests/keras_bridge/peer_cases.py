@@ -1163,6 +1163,20 @@ def partitioned_variable(x, notes):
     return tf.matmul(x, tf.transpose(tf.convert_to_tensor(w)))
 
 
+# The raw-variable half of testVariableCreator without the creators, so a fix shows on its own.
+@case(
+    "-",
+    expect={"name": "raw:0", "trainable": True},
+    xfail=both("issue 9: raw tf.compat.v1.Variable inside fn (tf.function only supports singleton tf.Variables)"),
+    shim="shim: raw tf.compat.v1.Variable not tracked by the layer",
+)
+def raw_variable_inside_fn(x, notes):
+    v = tf.compat.v1.Variable(1.5, name="raw")
+    notes("name", v.name)
+    notes("trainable", any(t is v for t in tf.compat.v1.trainable_variables()))
+    return uses(x, v)
+
+
 @case("-", expect={"local": True, "trainable": False}, shim="shim: eager call, no LOCAL_VARIABLES collection")
 def local_variable_in_its_collection(x, notes):
     l = tf.compat.v1.get_local_variable("l", [3], initializer=tf.compat.v1.constant_initializer(2.0))  # noqa: E741
