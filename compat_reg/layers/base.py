@@ -146,7 +146,7 @@ class Layer:
             name = name.name
         self._base_name = name or self.BASE_NAME
         self.name = self._base_name
-        self.updates = []
+        self._updates = []
         self.losses = []
         self.variables = []
         self._trainable_flags = []
@@ -244,23 +244,29 @@ class Layer:
                     aggregation=aggregation,
                 )
                 if both:
-                    self._add_scope_regularizer(scope, variable, before)
+                    self._add_scope_regularizer(scope, variable, before, losses, count)
                 self.losses.extend(losses[count:])
         self.variables.append(variable)
         self._trainable_flags.append(bool(trainable and self.trainable))
         return variable
 
     @staticmethod
-    def _add_scope_regularizer(scope, variable, before):
-        parts = list(variable) if isinstance(variable, tf.compat.v1.PartitionedVariable) else [variable]
+    def _add_scope_regularizer(scope, variable, before, losses, count):
+        """Add ``scope.regularizer(v)`` for each new shard, before the layer's own penalty (TF1's order)."""
+        parts = [variable] if isinstance(variable, tf.Variable) else list(variable)  # a PartitionedVariable's shards
         for part in parts:
             if id(part) in before:
                 continue
             name = part.name.split(":")[0]
             with tf.name_scope(f"{name}/Regularizer/"):
                 loss = scope.regularizer(part)
-            if loss is not None:
+            if loss is None:
+                continue
+            if len(losses) == count:  # get_variable added nothing (e.g. TF1Layer's store records it instead)
                 tf.compat.v1.add_to_collection(REGULARIZATION_LOSSES, loss)
+            else:
+                losses.insert(count, loss)
+            count += 1
 
     # -- calling ----------------------------------------------------------------
 
@@ -295,12 +301,13 @@ class Layer:
                 if not self.built:
                     self.build(inputs.shape)
                     self.built = True
-                start = len(self.updates)
+                start = len(self._updates)
                 outputs = self.call(inputs, *args, **kwargs)
                 if self.activity_regularizer is not None:
                     self._add_activity_loss(outputs)
-        for update in self.updates[start:]:
-            tf.compat.v1.add_to_collection(UPDATE_OPS, update)
+        if self.trainable:  # TF1: a frozen layer reports no updates (its ops are built, never collected)
+            for update in self._updates[start:]:
+                tf.compat.v1.add_to_collection(UPDATE_OPS, update)
         return outputs
 
     def _add_activity_loss(self, outputs):
@@ -313,9 +320,14 @@ class Layer:
                 self.losses.append(loss)
                 tf.compat.v1.add_to_collection(REGULARIZATION_LOSSES, loss)
 
+    @property
+    def updates(self):
+        """The update ops of every call so far; none when the layer is not trainable (as TF1)."""
+        return list(self._updates) if self.trainable else []
+
     def add_update(self, update):
         """Record an update (a tensor or an op) to run with the train op; it goes to ``UPDATE_OPS``."""
-        self.updates.append(update if isinstance(update, tf.Operation) else update.op)
+        self._updates.append(update if isinstance(update, tf.Operation) else update.op)
 
     def __repr__(self):
         return f"<compat_reg.layers.{type(self).__name__} {self.name!r}>"

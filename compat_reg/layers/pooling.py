@@ -4,9 +4,10 @@
 ``pool_size`` every ``strides``, ``padding`` ``"valid"`` or ``"same"`` (average
 pooling counts only the in-bounds elements). No variables; each layer still opens
 its scope (``max_pooling2d``, ``max_pooling2d_1``, ...), so op names are TF1's.
-1-D pooling runs the 2-D op on an expanded axis, as TF1. ``channels_first``
-inputs are pooled in channels-last layout and transposed back (TF's CPU kernels
-are channels-last only; the numbers are the same).
+1-D pooling runs the 2-D op on an expanded axis, as TF1. 2-D pooling passes the
+layout to the op, as TF1; 1-D and 3-D ``channels_first`` inputs are pooled in
+channels-last layout and transposed back (TF's 3-D kernels are channels-last only,
+as TF1 does; the numbers are the same).
 """
 
 import tensorflow as tf
@@ -15,11 +16,11 @@ from compat_reg.layers import base
 
 # (rank, kind) -> the TF op.
 _POOL_OPS = {
-    (1, "max"): tf.nn.max_pool2d,
-    (2, "max"): tf.nn.max_pool2d,
+    (1, "max"): tf.compat.v1.nn.max_pool,
+    (2, "max"): tf.compat.v1.nn.max_pool,
     (3, "max"): tf.nn.max_pool3d,
-    (1, "avg"): tf.nn.avg_pool2d,
-    (2, "avg"): tf.nn.avg_pool2d,
+    (1, "avg"): tf.compat.v1.nn.avg_pool,
+    (2, "avg"): tf.compat.v1.nn.avg_pool,
     (3, "avg"): tf.nn.avg_pool3d,
 }
 
@@ -43,6 +44,13 @@ class _Pooling(base.Layer):
             raise ValueError(
                 f"{type(self).__name__} {self.name!r}: expected inputs of rank {rank + 2}. "
                 f"Received: input_shape={inputs.shape}"
+            )
+        if rank == 2:  # TF1 passes the layout to the op (``NCHW`` runs on CPU with oneDNN and on GPU)
+            layout = base.tf_data_format(self.data_format, 2)
+            window = (1,) + self.pool_size + (1,) if layout == "NHWC" else (1, 1) + self.pool_size
+            steps = (1,) + self.strides + (1,) if layout == "NHWC" else (1, 1) + self.strides
+            return _POOL_OPS[(2, self.KIND)](
+                inputs, ksize=window, strides=steps, padding=self.padding.upper(), data_format=layout
             )
         first = self.data_format == "channels_first"
         if first:
