@@ -12,7 +12,7 @@ Math (per channel of ``axis``)::
 (and 5-D with ``axis`` 1 or 4) float32/16 inputs. The two moving-average
 assignments (``<scope>/AssignMovingAvg``) are this layer's ``updates`` and go to
 ``UPDATE_OPS`` whenever ``training`` is not the Python value ``False``; for a bool
-tensor they are conditional (the fused path multiplies by ``momentum`` or ``1.0``,
+tensor they are conditional (the fused path uses ``momentum`` or ``1.0``,
 the plain path assigns under a ``tf.cond``), so running them with
 ``training=False`` leaves the statistics unchanged. Variables: ``gamma``/``beta``
 (trainable, if ``scale``/``center``), ``moving_mean``/``moving_variance``
@@ -173,8 +173,8 @@ class BatchNormalization(base.Layer):
 
         outputs, mean, variance = base.smart_cond(training if known is None else known, run(True), run(False))
         if known is not False:
-            if known is None:
-                momentum = base.smart_cond(training, lambda: self.momentum, lambda: 1.0)
+            if known is None:  # TF1 builds a tf.cond of two constants; a select gives the same value, cheaper
+                momentum = tf.where(training, tf.cast(self.momentum, tf.float32), tf.ones([], tf.float32))
             else:
                 momentum = tf.convert_to_tensor(self.momentum)
             self.add_update(self._moving_average(self.moving_mean, mean, momentum))
