@@ -108,6 +108,12 @@ def training_value(training):
     return None if value is None else bool(value)
 
 
+def _new_parts(variable, before):
+    """The variable (or a ``PartitionedVariable``'s shards) whose ids are not in ``before``."""
+    parts = [variable] if isinstance(variable, tf.Variable) else list(variable)
+    return [part for part in parts if id(part) not in before]
+
+
 # ----------------------------------------------------------------------------
 # The layer base class.
 # ----------------------------------------------------------------------------
@@ -227,22 +233,31 @@ class Layer:
         with tf.compat.v1.variable_scope(self._scope, reuse=reuse, auxiliary_name_scope=False) as scope:
             self._current_scope = scope
             with tf.name_scope(scope.original_name_scope):
-                both = regularizer is not None and scope.regularizer is not None
+                # Partitioned: TF1 adds the layer's own penalty per shard as `<scope>/<name>/Regularizer`,
+                # after get_variable has added the scope's; get_variable would name it `<name>/part_0/...`.
+                partitioned = (partitioner or scope.partitioner) is not None and regularizer is not None
+                both = regularizer is not None and scope.regularizer is not None and not partitioned
                 losses = tf.compat.v1.get_collection_ref(REGULARIZATION_LOSSES)
                 count = len(losses)
-                before = {id(v) for v in tf.compat.v1.global_variables()} if both else ()
+                before = {id(v) for v in tf.compat.v1.global_variables()} if both or partitioned else ()
                 variable = tf.compat.v1.get_variable(
                     name,
                     shape=shape,
                     dtype=dtype,
                     initializer=initializer,
-                    regularizer=regularizer,
+                    regularizer=None if partitioned else regularizer,
                     trainable=bool(trainable and self.trainable),
                     constraint=constraint,
                     partitioner=partitioner,
                     synchronization=synchronization,
                     aggregation=aggregation,
                 )
+                if partitioned:
+                    for part in _new_parts(variable, before):
+                        with tf.name_scope(f"{name}/Regularizer"):
+                            loss = regularizer(part)
+                        if loss is not None:
+                            tf.compat.v1.add_to_collection(REGULARIZATION_LOSSES, loss)
                 if both:
                     self._add_scope_regularizer(scope, variable, before, losses, count)
                 self.losses.extend(losses[count:])
@@ -253,10 +268,7 @@ class Layer:
     @staticmethod
     def _add_scope_regularizer(scope, variable, before, losses, count):
         """Add ``scope.regularizer(v)`` for each new shard, before the layer's own penalty (TF1's order)."""
-        parts = [variable] if isinstance(variable, tf.Variable) else list(variable)  # a PartitionedVariable's shards
-        for part in parts:
-            if id(part) in before:
-                continue
+        for part in _new_parts(variable, before):
             name = part.name.split(":")[0]
             with tf.name_scope(f"{name}/Regularizer/"):
                 loss = scope.regularizer(part)

@@ -28,6 +28,7 @@ class Case:
     input_shape: tuple
     training: object = False  # False / True: Python bool; "tensor-true" / "tensor-false": a placeholder fed so
     seed: int = None  # graph-level seed (dropout cases)
+    dtype: object = tf.float32
 
 
 def _dense(L, x, t):
@@ -121,6 +122,16 @@ def _batch_norm_axis1(L, x, t):
     return L.batch_normalization(x, axis=1, training=t, fused=False)
 
 
+def _partitioned(L, x, t):
+    with tf.compat.v1.variable_scope("p", partitioner=tf.compat.v1.fixed_size_partitioner(2)):
+        y = L.dense(x, 4, kernel_regularizer=REG)
+        return L.batch_normalization(y, training=t, gamma_regularizer=REG)
+
+
+def _conv_bn_float64(L, x, t):
+    return L.batch_normalization(L.conv2d(x, 2, 2, kernel_regularizer=REG), training=t)
+
+
 def _dropout(L, x, t):
     return L.dropout(L.dense(x, 16), rate=0.4, seed=7, training=t)
 
@@ -179,6 +190,8 @@ CASES = [
     Case("batch-norm-no-center-no-scale", _batch_norm_no_center_scale, (3, 4, 4, 2), True),
     Case("batch-norm-trainable-false", _batch_norm_frozen, (3, 4, 4, 2), True),
     Case("batch-norm-axis1-rank3", _batch_norm_axis1, (3, 2, 5), True),
+    Case("scope-partitioner-dense-and-batch-norm", _partitioned, (4, 6), True),
+    Case("conv2d-batch-norm-float64", _conv_bn_float64, (2, 4, 4, 3), True, dtype=tf.float64),
     Case("dropout-inference", _dropout, (4, 6), False),
     Case("dropout-training-seeded", _dropout, (4, 6), True, seed=11),
     Case("dropout-tensor-true-seeded", _dropout, (4, 6), "tensor-true", seed=11),
@@ -199,12 +212,12 @@ CASE_IDS = [c.id for c in CASES]
 
 
 def inputs_for(case, seed=0):
-    return np.random.default_rng(seed).standard_normal(case.input_shape).astype(np.float32)
+    return np.random.default_rng(seed).standard_normal(case.input_shape).astype(case.dtype.as_numpy_dtype)
 
 
 def weights_for(variable, seed):
     """Deterministic per-variable values; variances positive."""
     name = variable.op.name
     rng = np.random.default_rng([seed, sum(map(ord, name))])
-    value = rng.standard_normal(variable.shape.as_list()).astype(np.float32)
+    value = rng.standard_normal(variable.shape.as_list()).astype(variable.dtype.base_dtype.as_numpy_dtype)
     return np.abs(value) + 0.5 if "variance" in name else value

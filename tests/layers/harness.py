@@ -27,7 +27,7 @@ def run(implementation, case_id):
     with graph.as_default():
         if case.seed is not None:
             tf.compat.v1.set_random_seed(case.seed)
-        x = tf.compat.v1.placeholder(tf.float32, x_value.shape, name="x")
+        x = tf.compat.v1.placeholder(case.dtype, x_value.shape, name="x")
         feed = {x: x_value}
         training = case.training
         if isinstance(training, str):
@@ -38,7 +38,9 @@ def run(implementation, case_id):
         trainable = tf.compat.v1.trainable_variables()
         reg_losses = tf.compat.v1.get_collection(REG_KEY)
         updates = tf.compat.v1.get_collection(UPDATE_OPS)
-        probe = tf.constant(np.random.default_rng(1).standard_normal(outputs.shape.as_list()).astype(np.float32))
+        probe = tf.constant(
+            np.random.default_rng(1).standard_normal(outputs.shape.as_list()), dtype=outputs.dtype
+        )
         objective = tf.reduce_sum(outputs * probe)
         if reg_losses:
             objective += tf.add_n(reg_losses)
@@ -51,7 +53,7 @@ def run(implementation, case_id):
             sess.run(updates, feed)
             after = sess.run(variables)
     return {
-        "variables": [(v.op.name, tuple(v.shape.as_list())) for v in variables],
+        "variables": [(v.op.name, tuple(v.shape.as_list()), v.dtype.base_dtype.name) for v in variables],
         "trainable": [v.op.name for v in trainable],
         "output_name": outputs.name,
         "outputs": out_v,
