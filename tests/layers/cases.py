@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 import compat_reg
+from compat_reg import _flavor
 
 # tf_keras' tf.compat.v1.layers (its v1 API module), importable under either Keras flavor.
 import tf_keras.api._v1.keras.__internal__.legacy.layers as reference_layers  # noqa: F401
@@ -64,6 +65,19 @@ def _dense_scope_and_own_regularizer(L, x, t):
 
 def _dense_activity(L, x, t):
     return L.dense(x, 3, activity_regularizer=REG, use_bias=False)
+
+
+def _tower_reuse(L, x, t):
+    with tf.compat.v1.variable_scope("tower"):
+        first = L.dense(x, 3, kernel_regularizer=REG)
+    with tf.compat.v1.variable_scope("tower", reuse=True):
+        second = L.dense(x, 3, kernel_regularizer=REG)
+    return first + second
+
+
+def _keras_regularizer(L, x, t):
+    keras_l2 = _flavor.keras().regularizers.L2(0.03)  # the flavor's own Keras regularizer object
+    return L.conv2d(x, 2, 3, kernel_regularizer=keras_l2, activity_regularizer=keras_l2)
 
 
 def _dense_rank3(L, x, t):
@@ -172,6 +186,8 @@ CASES = [
     Case("dense-trainable-false", _dense_frozen, (4, 6)),
     Case("dense-scope-and-own-regularizer", _dense_scope_and_own_regularizer, (4, 6)),
     Case("dense-activity-regularizer", _dense_activity, (4, 6)),
+    Case("tower-scope-reopened-with-reuse-shares", _tower_reuse, (4, 6)),
+    Case("conv2d-keras-regularizer-objects", _keras_regularizer, (2, 5, 5, 2)),
     Case("conv1d-causal-dilated", _conv1d_causal, (2, 9, 3)),
     Case("conv2d-and-Conv2D", _conv2d, (2, 8, 8, 3)),
     Case("conv2d-channels-first", _conv2d_channels_first, (2, 3, 7, 7)),
