@@ -173,7 +173,8 @@ class Conv3D(_Conv):
     RANK = 3
 
     def __init__(self, filters, kernel_size, strides=(1, 1, 1), padding="valid", data_format="channels_last",
-                 dilation_rate=(1, 1, 1), activation=None, use_bias=True, kernel_initializer=None, bias_initializer=_ZEROS,
+                 dilation_rate=(1, 1, 1), activation=None, use_bias=True, kernel_initializer=None,
+                 bias_initializer=_ZEROS,
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
                  bias_constraint=None, trainable=True, name=None, **kwargs):
         super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate, activation=activation,
@@ -183,7 +184,10 @@ class Conv3D(_Conv):
                          bias_constraint=bias_constraint, trainable=trainable, name=name, **kwargs)
 
 class Conv2DTranspose(_Conv):
-    """Transposed 2-D convolution; output side ``in * stride + max(k - stride, 0)`` (valid) or ``in * stride`` (same)."""
+    """Transposed 2-D convolution.
+
+    Output side: ``in * stride + max(k - stride, 0)`` (valid) or ``in * stride`` (same).
+    """
 
     BASE_NAME = "conv2d_transpose"
     RANK = 2

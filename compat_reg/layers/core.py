@@ -36,7 +36,9 @@ class Dense(base.Layer):
     ):
         super().__init__(trainable=trainable, name=name, activity_regularizer=activity_regularizer, **kwargs)
         if not isinstance(units, int) or units <= 0:
-            raise ValueError(f"Invalid value for argument `units`. Expected a positive integer. Received: units={units!r}")
+            raise ValueError(
+                f"Invalid value for argument `units`. Expected a positive integer. Received: units={units!r}"
+            )
         self.units = units
         self.activation = activation
         self.use_bias = use_bias
@@ -160,7 +162,10 @@ def dropout(inputs, rate=0.5, noise_shape=None, seed=None, training=False, name=
 
 
 class Flatten(base.Layer):
-    """``[batch, d1, ..., dn] -> [batch, d1 * ... * dn]``; ``channels_first`` inputs are first moved to channels-last."""
+    """``[batch, d1, ..., dn] -> [batch, d1 * ... * dn]``.
+
+    ``channels_first`` inputs are first moved to channels-last, so the order is TF1's.
+    """
 
     BASE_NAME = "flatten"
 

@@ -98,7 +98,8 @@ class BatchNormalization(base.Layer):
         axis = self.axis % rank if -rank <= self.axis < rank else None
         if axis is None:
             raise ValueError(
-                f"Invalid value for argument `axis`. Expected an axis of the rank-{rank} inputs. Received: axis={self.axis}"
+                f"Invalid value for argument `axis`. Expected an axis of the rank-{rank} inputs. "
+                f"Received: axis={self.axis}"
             )
         self._axis = axis
         channels = tf.compat.dimension_value(input_shape[axis])

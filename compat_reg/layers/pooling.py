@@ -74,7 +74,8 @@ def _pooling_class(class_name, rank, kind, base_name):
         _Pooling.__init__(self, pool_size, strides, padding=padding, data_format=data_format, name=name, **kwargs)
 
     what = "Max" if kind == "max" else "Average"
-    doc = f"{what} pooling over {rank} spatial dimension{'s' if rank > 1 else ''} (``tf.compat.v1.layers.{class_name}``)."
+    dims = "dimension" if rank == 1 else "dimensions"
+    doc = f"{what} pooling over {rank} spatial {dims} (``tf.compat.v1.layers.{class_name}``)."
     return type(class_name, (_Pooling,), {
         "__init__": __init__, "__doc__": doc, "RANK": rank, "KIND": kind, "BASE_NAME": base_name,
         "__module__": __name__,

@@ -61,7 +61,8 @@ def test_update_ops_count_and_effect(case_id):
     ours, ref = both(case_id)
     assert ours["update_count"] == ref["update_count"]
     for name, value in ref["after_updates"].items():
-        assert_close(ours["after_updates"][name], value, rtol=1e-6, atol=1e-7, what=f"{case_id}: {name} after UPDATE_OPS")
+        what = f"{case_id}: {name} after UPDATE_OPS"
+        assert_close(ours["after_updates"][name], value, rtol=1e-6, atol=1e-7, what=what)
 
 
 @by_case
