@@ -120,3 +120,23 @@ def test_update_ops_drive_a_tf1_training_loop(sess):
         sess.run(step)
     moving_mean = [v for v in tf.compat.v1.global_variables() if v.op.name.endswith("moving_mean")][0]
     np.testing.assert_allclose(sess.run(moving_mean), np.full(3, 5.0), rtol=1e-5)
+
+
+@pytest.mark.parametrize("layers", [compat_reg.layers, reference_layers], ids=["compat_reg", "reference"])
+def test_apply_and_the_scope_argument_as_tf1(graph, layers):
+    layer = layers.Dense(2)
+    layer.apply(tf.zeros([1, 3]), scope="custom")
+    assert layer.scope_name == "custom"
+    assert [v.op.name for v in tf.compat.v1.global_variables()] == ["custom/kernel", "custom/bias"]
+
+
+@pytest.mark.parametrize("layers", [compat_reg.layers, reference_layers], ids=["compat_reg", "reference"])
+def test_layer_updates_per_call_and_none_when_frozen(graph, layers):
+    x = tf.zeros([2, 4, 4, 3])
+    norm = layers.BatchNormalization()
+    norm(x, training=True)
+    norm(x, training=True)
+    frozen = layers.BatchNormalization(trainable=False)
+    frozen(x, training=True)
+    assert (len(norm.updates), len(frozen.updates)) == (4, 0)
+    assert len(tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)) == 4
