@@ -140,3 +140,21 @@ def test_layer_updates_per_call_and_none_when_frozen(graph, layers):
     frozen(x, training=True)
     assert (len(norm.updates), len(frozen.updates)) == (4, 0)
     assert len(tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)) == 4
+
+
+def test_unnamed_layers_are_uniquified_per_kind(graph):
+    x = tf.zeros([2, 4, 4, 3])
+    y = compat_reg.layers.conv2d(compat_reg.layers.conv2d(x, 3, 1), 3, 1)
+    y = compat_reg.layers.batch_normalization(y)
+    y = compat_reg.layers.dense(compat_reg.layers.dense(compat_reg.layers.flatten(y), 4), 2)
+    assert [v.op.name for v in tf.compat.v1.global_variables()] == [
+        "conv2d/kernel", "conv2d/bias", "conv2d_1/kernel", "conv2d_1/bias",
+        "batch_normalization/gamma", "batch_normalization/beta",
+        "batch_normalization/moving_mean", "batch_normalization/moving_variance",
+        "dense/kernel", "dense/bias", "dense_1/kernel", "dense_1/bias",
+    ]
+    assert [v.op.name for v in tf.compat.v1.trainable_variables()] == [
+        "conv2d/kernel", "conv2d/bias", "conv2d_1/kernel", "conv2d_1/bias",
+        "batch_normalization/gamma", "batch_normalization/beta",
+        "dense/kernel", "dense/bias", "dense_1/kernel", "dense_1/bias",
+    ]
