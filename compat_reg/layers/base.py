@@ -158,6 +158,8 @@ class Layer:
         self._trainable_flags = []
         self._scope = None
         self._current_scope = None
+        self._graph = None  # the graph of the last call
+        self._penalties = []  # (variable or shard, regularizer, variable name) for the variables this layer created
         if scope:
             with tf.compat.v1.variable_scope(scope) as captured:
                 self._scope = captured
@@ -239,7 +241,9 @@ class Layer:
                 both = regularizer is not None and scope.regularizer is not None and not partitioned
                 losses = tf.compat.v1.get_collection_ref(REGULARIZATION_LOSSES)
                 count = len(losses)
-                before = {id(v) for v in tf.compat.v1.global_variables()} if both or partitioned else ()
+                maybe_shared = scope.reuse is tf.compat.v1.AUTO_REUSE
+                needs_before = both or partitioned or maybe_shared
+                before = {id(v) for v in tf.compat.v1.global_variables()} if needs_before else ()
                 variable = tf.compat.v1.get_variable(
                     name,
                     shape=shape,
@@ -252,8 +256,12 @@ class Layer:
                     synchronization=synchronization,
                     aggregation=aggregation,
                 )
+                created = [] if scope.reuse is True else _new_parts(variable, before)
+                self._penalties.extend(
+                    (part, r, name) for part in created for r in (scope.regularizer, regularizer) if r is not None
+                )
                 if partitioned:
-                    for part in _new_parts(variable, before):
+                    for part in created:
                         with tf.name_scope(f"{name}/Regularizer"):
                             loss = regularizer(part)
                         if loss is not None:
@@ -302,6 +310,7 @@ class Layer:
         scope = kwargs.pop("scope", None)
         self._set_scope(scope)
         reuse = True if self.built else self._reuse
+        graph = tf.compat.v1.get_default_graph()
         with tf.compat.v1.variable_scope(self._scope, reuse=reuse, auxiliary_name_scope=False) as var_scope:
             self._current_scope = var_scope
             with tf.name_scope(var_scope.original_name_scope):
@@ -313,6 +322,9 @@ class Layer:
                 if not self.built:
                     self.build(inputs.shape)
                     self.built = True
+                elif graph is not self._graph:
+                    self._add_penalties_again()
+                self._graph = graph
                 start = len(self._updates)
                 outputs = self.call(inputs, *args, **kwargs)
                 if self.activity_regularizer is not None:
@@ -321,6 +333,22 @@ class Layer:
             for update in self._updates[start:]:
                 tf.compat.v1.add_to_collection(UPDATE_OPS, update)
         return outputs
+
+    def _add_penalties_again(self):
+        """Called in a graph other than the one it was built in: add its variables' penalties there too.
+
+        ``compat_reg.keras.TF1Layer`` traces every call in a graph of its own, and a
+        layer object made outside the function it runs is built only in the first; its
+        ``get_variable`` penalties would be missing from the later ones. As tf_keras'
+        legacy layers do under TF2, the penalties are added to the collection of the
+        new graph (TF1Layer counts them once per call).
+        """
+        for part, regularizer, name in self._penalties:
+            with tf.name_scope(f"{name}/Regularizer"):
+                loss = regularizer(part)
+            if loss is not None:
+                self.losses.append(loss)
+                tf.compat.v1.add_to_collection(REGULARIZATION_LOSSES, loss)
 
     def _add_activity_loss(self, outputs):
         """``activity_regularizer(y) / batch_size`` into ``REGULARIZATION_LOSSES`` (Keras 2's convention)."""

@@ -80,3 +80,38 @@ def test_training_call_updates_the_moving_statistics_as_update_ops_do():
         moved = np.asarray(layer.tf1_variables[name].numpy())
         assert not np.allclose(moved, values[name]), name
         assert_close(moved, after[name], rtol=1e-6, atol=1e-7, what=f"{name} after one training call")
+
+
+def _dense_after_norm(norm, dense):
+    def fn(x, is_training=False):
+        return dense(norm(x, training=is_training))
+
+    return fn
+
+
+def _made_outside():
+    return (layers.BatchNormalization(gamma_regularizer=REG),
+            layers.Dense(3, kernel_regularizer=REG, bias_regularizer=compat_reg.l1_regularizer(0.02)))
+
+
+def test_layer_objects_made_outside_the_function_keep_their_penalties_on_every_call():
+    """TF1Layer traces each call in its own graph; a layer built in an earlier one adds its penalties again."""
+    x = np.random.default_rng(3).standard_normal([4, 5]).astype(np.float32)
+    layer = TF1Layer(_dense_after_norm(*_made_outside()), name="outside")
+    totals = []
+    for _ in range(3):
+        layer(x)
+        totals.append(float(sum(layer.losses)))
+        assert len(layer.losses) == 3
+    values = {name: np.asarray(v.numpy()) for name, v in layer.tf1_variables.items()}
+    graph = tf.Graph()
+    with graph.as_default():
+        _dense_after_norm(*_made_outside())(tf.constant(x))
+        total = tf.compat.v1.losses.get_regularization_loss()
+        with tf.compat.v1.Session(graph=graph) as sess:
+            sess.run(tf.compat.v1.global_variables_initializer())
+            for var in tf.compat.v1.global_variables():
+                var.load(values[var.op.name], sess)
+            expected = sess.run(total)
+    for value in totals:
+        assert_close(value, expected, rtol=1e-6, what="sum(layer.losses) vs get_regularization_loss()")
