@@ -158,3 +158,15 @@ def test_unnamed_layers_are_uniquified_per_kind(graph):
         "batch_normalization/gamma", "batch_normalization/beta",
         "dense/kernel", "dense/bias", "dense_1/kernel", "dense_1/bias",
     ]
+
+
+def test_the_reference_is_tf_compat_v1_layers():
+    """Under tf_keras the reference module is tf.compat.v1.layers itself; under Keras 3 that API is gone."""
+    from compat_reg import _flavor
+
+    if _flavor.is_keras3():
+        with pytest.raises(AttributeError, match="`dense` is not available with Keras 3"):
+            tf.compat.v1.layers.dense  # noqa: B018
+    else:
+        for name in FUNCTIONS + CLASSES:
+            assert getattr(tf.compat.v1.layers, name) is getattr(reference_layers, name), name
