@@ -13,12 +13,12 @@ The net: ``BLOCKS`` blocks of ``conv2d(3x3, 16, L2 on kernel) -> batch_normaliza
 
 Printed, for each way:
 
-* graph build time in a fresh ``tf.Graph`` (minimum over rounds run round-robin with
-  ``gc.collect()`` before each: on a shared machine load only ever adds time) and its
-  ratio to the baseline;
+* graph build time in a fresh ``tf.Graph``, as this process's CPU time (``time.process_time``:
+  other processes on a shared machine barely move it, unlike wall time), minimum over rounds run
+  round-robin with ``gc.collect()`` before each, and its ratio to the baseline;
 * the number of graph ops (deterministic) and its ratio;
 * the ``TF1Layer`` build: ``TF1Layer(net)`` + its first eager call (creates the
-  variables and traces the function once), minimum over rounds;
+  variables and traces the function once), CPU time, minimum over rounds;
 * a consistency check: ``sum(layer.losses)`` of the TF1Layer equals the graph's
   ``get_regularization_loss()`` on the same weights (rtol 1e-6).
 
@@ -90,9 +90,9 @@ def minimum_time(fns, rounds):
         k = r % len(names)
         for name in names[k:] + names[:k]:
             gc.collect()
-            start = time.perf_counter()
+            start = time.process_time()
             fns[name]()
-            best[name] = min(best[name], time.perf_counter() - start)
+            best[name] = min(best[name], time.process_time() - start)
     return best
 
 
@@ -127,6 +127,7 @@ def main():
     bridge_times = minimum_time({name: (lambda m=m: build_tf1_layer(m, x)) for name, m in WAYS.items()},
                                 max(2, rounds // 2))
     base_g, base_ops, base_b = graph_times[BASELINE], ops[BASELINE], bridge_times[BASELINE]
+    print("times: CPU seconds of this process, minimum over interleaved rounds")
     print(f"{'way':<24} {'tf.Graph build':>15} {'ratio':>7} {'graph ops':>10} {'ratio':>7} "
           f"{'TF1Layer build':>15} {'ratio':>7}  TF1Layer losses == graph")
     for name, m in WAYS.items():
