@@ -19,6 +19,8 @@ BENCHMARKS = (
     "bench_bridge_value",  # issue 3: bridged value+grad vs Keras 3 / tf_keras model.losses, floor
     "bench_check",  # issue 4: whole check vs build + one step of each side
     "bench_scan_vs_tf_upgrade_v2",  # issue 5: compat-reg scan vs tf_upgrade_v2 on tf_slim
+    "bench_migrate_write",  # issue 11: migrate --write, per-file git status vs one batched plan
+    "bench_layers",  # issue 8: compat_reg.layers vs tf_keras' legacy layers (graph build, ops, TF1Layer)
 )
 
 

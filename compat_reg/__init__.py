@@ -39,6 +39,7 @@ from compat_reg.patterns import orthogonality
 from compat_reg.patterns import split_total_loss
 from compat_reg.patterns import trainable_coefficient
 from compat_reg.slim_compat import enable_tf_slim_compat
+from compat_reg import layers
 from compat_reg import slim_compat as _slim_compat
 
 __version__ = "0.1.0"
