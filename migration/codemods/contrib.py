@@ -39,16 +39,16 @@ def _none(note):
     return Successor(None, None, note)
 
 
-CONTRIB = {
-    # --- tf_slim: modules
+MODULES = {
+    # --- tf_slim
     "tensorflow.contrib.slim": _same("tf_slim"),
     "tensorflow.contrib.slim.nets": _same("tf_slim.nets", None),
+    "tensorflow.contrib.slim.python.slim.nets": _same("tf_slim.nets", None),
     "tensorflow.contrib.framework": _same("tf_slim"),
     "tensorflow.contrib.framework.python.ops": Successor("tf_slim.ops", None, ""),
     "tensorflow.contrib.framework.python.ops.arg_scope": Successor("tf_slim.ops.arg_scope", "tf_slim", ""),
     "tensorflow.contrib.framework.python.ops.variables": Successor("tf_slim.ops.variables", "tf_slim", ""),
     "tensorflow.contrib.layers": _same("tf_slim"),
-    "tensorflow.contrib.layers.python": Successor("tf_slim", "tf_slim", ""),
     "tensorflow.contrib.layers.python.layers": Successor("tf_slim.layers", None, ""),
     "tensorflow.contrib.layers.python.layers.layers": Successor("tf_slim.layers.layers", "tf_slim", ""),
     "tensorflow.contrib.layers.python.layers.initializers": Successor("tf_slim.layers.initializers", "tf_slim", ""),
@@ -59,39 +59,46 @@ CONTRIB = {
     "tensorflow.contrib.metrics": _same("tf_slim.metrics"),
     # --- tensorflow.compat.v1 where core kept it
     "tensorflow.contrib.rnn": _same(f"{_V1}.nn.rnn_cell"),
-    "tensorflow.contrib.framework.get_or_create_global_step": _same(f"{_V1}.train.get_or_create_global_step"),
-    "tensorflow.contrib.framework.get_global_step": _same(f"{_V1}.train.get_global_step"),
     # --- no maintained successor
     "tensorflow.contrib.learn": _none("tf.contrib.learn was removed: port to tf.estimator or Keras by hand"),
     "tensorflow.contrib.distributions": _none("use tensorflow_probability.distributions "
                                               "(pip install tensorflow-probability)"),
-    "tensorflow.contrib.training.HParams": _none("keep the hyper-parameters in a dict or dataclass"),
     "tensorflow.contrib.seq2seq": _none("no maintained successor (tensorflow_addons.seq2seq is end-of-life): "
                                         "port to Keras layers by hand"),
     "tensorflow.contrib.tpu": _none("use tf.distribute.TPUStrategy (a TF2 API): port by hand"),
 }
+"""contrib module -> successor module; it also covers every name under the module."""
+
+SYMBOLS = {
+    "tensorflow.contrib.framework.get_or_create_global_step": _same(f"{_V1}.train.get_or_create_global_step"),
+    "tensorflow.contrib.framework.get_global_step": _same(f"{_V1}.train.get_global_step"),
+    "tensorflow.contrib.training.HParams": _none("keep the hyper-parameters in a dict or dataclass"),
+}
+"""contrib symbol -> successor, where it differs from its module's row."""
+
 # contrib.framework.python.ops re-exported the arg_scope and variables functions; tf_slim.ops does not.
 _ARG_SCOPE_NAMES = ("arg_scope", "add_arg_scope", "current_arg_scope", "has_arg_scope", "arg_scoped_arguments")
-CONTRIB.update({f"tensorflow.contrib.framework.python.ops.{n}": Successor(f"tf_slim.ops.arg_scope.{n}",
+SYMBOLS.update({f"tensorflow.contrib.framework.python.ops.{n}": Successor(f"tf_slim.ops.arg_scope.{n}",
                                                                           f"tf_slim.{n}", "")
                 for n in _ARG_SCOPE_NAMES})
 _VARIABLE_NAMES = ("model_variable", "variable", "local_variable", "global_variable", "get_variables",
                    "get_model_variables", "get_local_variables", "get_trainable_variables", "add_model_variable",
                    "get_variables_to_restore", "get_variables_by_name", "get_unique_variable",
                    "assign_from_checkpoint_fn", "get_or_create_global_step", "get_global_step")
-CONTRIB.update({f"tensorflow.contrib.framework.python.ops.{n}": Successor(f"tf_slim.ops.variables.{n}",
+SYMBOLS.update({f"tensorflow.contrib.framework.python.ops.{n}": Successor(f"tf_slim.ops.variables.{n}",
                                                                           f"tf_slim.{n}", "")
                 for n in _VARIABLE_NAMES})
 # compat_reg: the regularizer factories and the loss getters (same math and signatures).
-CONTRIB.update({f"tensorflow.contrib.layers.{n}": _same(f"compat_reg.{n}") for n in _REGULARIZER_NAMES})
-CONTRIB.update({f"tensorflow.contrib.losses.{n}": _same(f"compat_reg.{n}") for n in _LOSS_GETTERS})
+SYMBOLS.update({f"tensorflow.contrib.layers.{n}": _same(f"compat_reg.{n}") for n in _REGULARIZER_NAMES})
+SYMBOLS.update({f"tensorflow.contrib.losses.{n}": _same(f"compat_reg.{n}") for n in _LOSS_GETTERS})
 
 LAYERS = {
     "tensorflow.layers": _same("compat_reg.layers"),
     "tensorflow.compat.v1.layers": _same("compat_reg.layers"),
 }
+"""``tf.layers`` (a module row: ``tf.layers.dense`` -> ``compat_reg.layers.dense``)."""
 
-TABLE = dict(CONTRIB, **LAYERS)
+_MODULE_ROWS = dict(MODULES, **LAYERS)
 UNKNOWN_CONTRIB = ("tensorflow.contrib.{module} has no known successor on TF 2.x: find the symbol in tf_slim, "
                    "tensorflow.compat.v1 or a maintained package and import it from there")
 
@@ -108,11 +115,13 @@ def successor(qname):
     ``exact`` is true if ``qname`` has a row of its own. Unknown contrib names give a
     ``Successor`` with ``path=None`` and a note.
     """
-    if qname in TABLE:
-        return TABLE[qname], True
+    if qname in SYMBOLS:
+        return SYMBOLS[qname], True
+    if qname in _MODULE_ROWS:
+        return _MODULE_ROWS[qname], True
     parts = qname.split(".")
     for i in range(len(parts) - 1, 1, -1):
-        row = TABLE.get(".".join(parts[:i]))
+        row = _MODULE_ROWS.get(".".join(parts[:i]))
         if row is not None:
             if row.path is None:
                 return row, False

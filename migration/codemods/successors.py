@@ -1,6 +1,6 @@
 """``--to compat``: ``tf.contrib`` and ``tf.layers`` names become their maintained successors.
 
-The successors are data (``contrib.TABLE``); this transform only applies them, to
+The successors are data (``contrib.MODULES``, ``SYMBOLS``, ``LAYERS``); this transform only applies them, to
 every form a name can take:
 
 * ``import tensorflow.contrib.slim as slim``          -> ``import tf_slim as slim``
