@@ -36,7 +36,8 @@ CONTRIB_ERA = (
     (r"^from tf_slim import layers( as \w+)?$", r"from tensorflow.contrib import layers\1"),
     (r"^from tf_slim\.layers import (\w+( as \w+)?)$", r"from tensorflow.contrib.layers.python.layers import \1"),
     (r"^from tf_slim\.ops\.arg_scope import (\w+)$", r"from tensorflow.contrib.framework.python.ops import \1"),
-    (r"^from tf_slim\.ops import variables( as \w+)?$", r"from tensorflow.contrib.framework.python.ops import variables\1"),
+    (r"^from tf_slim\.ops import variables( as \w+)?$",
+     r"from tensorflow.contrib.framework.python.ops import variables\1"),
     (r"^from tf_slim\.nets import (\w+)$", r"from tensorflow.contrib.slim.python.slim.nets import \1"),
     (r"^(\s*)from tf_slim\.nets import (\w+)$", r"\1from tensorflow.contrib.slim.python.slim.nets import \2"),
     (r"^from tf_slim\.nets\.(\w+) import (\w+)$", r"from tensorflow.contrib.slim.python.slim.nets.\1 import \2"),
@@ -88,6 +89,15 @@ def run_tf_upgrade_v2(tree, out_tree, report):
     return elapsed, proc
 
 
+def _imports_contrib(path):
+    if not os.path.exists(path):
+        return False
+    with open(path, encoding="utf-8") as handle:
+        return any(line.lstrip().startswith(("import ", "from ")) and "tensorflow.contrib" in line
+                   or "tf.contrib." in line.split("#")[0] and not line.lstrip().startswith(("#", '"', "'"))
+                   for line in handle)
+
+
 def _median(values):
     return sorted(values)[len(values) // 2]
 
@@ -110,8 +120,7 @@ def main(argv=None):
             times["tf_upgrade_v2"].append(t)
         summary = proc.stderr.strip().splitlines()[-1]
         out_tree = os.path.join(work, "out")
-        left = sorted({f for f in files if os.path.exists(os.path.join(out_tree, f))
-                       and "tensorflow.contrib" in open(os.path.join(out_tree, f), encoding="utf-8").read()})
+        left = sorted(f for f in files if _imports_contrib(os.path.join(out_tree, f)))
     base = _median(times["tf_upgrade_v2"])
     mig = _median(times["migrate"])
     print(f"wall time, median of {repeat} (separate processes, interleaved):")

@@ -79,7 +79,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def run_compat_reg(tree):
     # `python -m migration.cli` from this checkout (the `compat-reg` script may point at another one).
     elapsed, proc = _timed([sys.executable, "-m", "migration.cli", "scan", "--format", "json", "-q", tree], cwd=REPO)
-    return elapsed, json.loads(proc.stdout)
+    return elapsed, json.loads(proc.stdout)["sites"]
 
 
 def run_tf_upgrade_v2(tree, workdir):

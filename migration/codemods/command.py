@@ -87,12 +87,12 @@ def _one_line(code, limit=70):
 def run_scan(args):
     result = scan_paths(args.paths, progress=_progress(args))
     if args.format == "json":
-        json.dump({
+        json.dump({  # docs/schemas/scan.schema.json
             "schema_version": SCHEMA_VERSION,
             "sites": [s.to_json() for s in result.sites],
             "errors": [e.to_json() for e in result.errors],
             "files": result.files_total,
-        } if args.with_errors else [s.to_json() for s in result.sites], sys.stdout, indent=1)
+        }, sys.stdout, indent=1)
         sys.stdout.write("\n")
     else:
         if result.sites:
@@ -201,10 +201,13 @@ def register(subparsers):
         epilog=_SCAN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     _paths(scan)
     scan.add_argument("--format", choices=("table", "json"), default="table",
-                      help="table (default: sites and a summary by kind) or json (a list of sites with "
-                           "path, line, col, end_line, end_col, kind, name, origin, qualified_name, code, suggestion)")
+                      help="table (default: sites and a summary by kind) or json "
+                           "({schema_version, sites, errors, files}; "
+                           "each site has path, line, col, end_line, end_col, kind, name, origin, qualified_name, "
+                           "code, suggestion; docs/schemas/scan.schema.json)")
     scan.add_argument("--with-errors", action="store_true",
-                      help="with --format json: print an object {sites, errors, files} instead of the list")
+                      help="accepted for compatibility: --format json always prints {schema_version, sites, "
+                           "errors, files}")
     scan.set_defaults(func=run_scan)
 
     migrate = subparsers.add_parser(

@@ -324,7 +324,8 @@ class Resolver:
     def qualified_names(self, expr, scope):
         """The set of dotted names ``expr`` may refer to (empty if none is known)."""
         if isinstance(expr, ast.Attribute):
-            return {c for base in self.qualified_names(expr.value, scope) for c in self._canonical(f"{base}.{expr.attr}")}
+            bases = self.qualified_names(expr.value, scope)
+            return {c for base in bases for c in self._canonical(f"{base}.{expr.attr}")}
         if not isinstance(expr, ast.Name):
             return set()
         bindings = self._lookup(expr.id, scope)
@@ -404,68 +405,3 @@ def expand(qname, exports):
         else:
             results.add(name)
     return results
-
-
-def module_name_of(path):
-    """The dotted module name of a file (``pkg/sub/m.py`` -> ``pkg.sub.m``; ``__init__`` is the package)."""
-    package = package_of(path)
-    stem = os.path.splitext(os.path.basename(path))[0]
-    if stem == "__init__":
-        return package
-    return f"{package}.{stem}" if package else stem
-
-
-def module_exports(tree, path):
-    """``{"module.name": {qualified names}}`` of a module's top-level imports and alias assignments.
-
-    Only the module body (and its ``if``/``try`` blocks) is read: what ``from m import n``
-    in another file of the tree can see. ``tfv1 = tf.compat.v1`` after ``import tensorflow
-    as tf`` gives ``{"pkg.compat.tfv1": {"tensorflow.compat.v1"}}``.
-    """
-    module = module_name_of(path)
-    package = package_of(path)
-    if os.path.basename(path) == "__init__.py":
-        package = module
-    bound = {}
-
-    def chain(expr):
-        if isinstance(expr, ast.Name):
-            return set(bound.get(expr.id, ()))
-        if isinstance(expr, ast.Attribute):
-            return {f"{b}.{expr.attr}" for b in chain(expr.value)}
-        return set()
-
-    def visit(stmts):
-        for stmt in stmts:
-            if isinstance(stmt, ast.Import):
-                for alias in stmt.names:
-                    if alias.asname:
-                        bound[alias.asname] = {alias.name}
-                    else:
-                        top = alias.name.split(".")[0]
-                        bound[top] = {top}
-            elif isinstance(stmt, ast.ImportFrom):
-                base = _import_from_module(stmt, package)
-                for alias in stmt.names:
-                    if alias.name != "*":
-                        bound[alias.asname or alias.name] = {f"{base}.{alias.name}" if base else alias.name}
-            elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
-                names = chain(stmt.value) if isinstance(stmt.value, (ast.Name, ast.Attribute)) else set()
-                if names:
-                    bound[stmt.targets[0].id] = names
-                else:
-                    bound.pop(stmt.targets[0].id, None)
-            elif isinstance(stmt, ast.If):
-                visit(stmt.body)
-                visit(stmt.orelse)
-            elif isinstance(stmt, ast.Try):
-                visit(stmt.body)
-                for handler in stmt.handlers:
-                    visit(handler.body)
-                visit(stmt.orelse)
-
-    visit(tree.body)
-    # A name bound to itself (``import tensorflow`` binds ``tensorflow``) or to its own
-    # module path is not a re-export.
-    return {f"{module}.{name}" if module else name: qnames for name, qnames in bound.items()
-            if module and qnames != {f"{module}.{name}"}}

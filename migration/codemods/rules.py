@@ -300,8 +300,8 @@ FACTORIES = {f.name: f for f in (
     Factory("l1_l2_regularizer", ("scale_l1", "scale_l2", "scope"), "l1_l2_regularizer(a, b)",
             "L1L2(l1=a, l2=b / 2)", "Keras: L1L2(l1=scale_l1, l2=scale_l2 / 2)",
             "TF1 a*sum|w| + b*sum(w**2)/2 == Keras L1L2(a, b/2)"),
-    Factory("sum_regularizer", ("regularizer_list", "scope"), "sum_regularizer([...])",
-            "L1L2(l1=sum of l1, l2=sum of l2 / 2)", "Keras: one L1L2 with the summed coefficients",
+    Factory("sum_regularizer", ("regularizer_list", "scope"), "sum_regularizer([l1(a), l2(b), l1_l2(c, d)])",
+            "L1L2(l1=a + c, l2=b / 2 + d / 2)", "Keras: one L1L2 with the summed coefficients",
             "sum of TF1 l1/l2 terms == one Keras L1L2 with summed coefficients"),
 )}
 assert set(FACTORIES) == set(TF1_REGULARIZERS)

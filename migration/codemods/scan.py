@@ -19,10 +19,11 @@ import sys
 import tokenize
 
 from . import rules
-from .resolve import Resolver, module_exports, package_of
+from .exports import module_exports
+from .resolve import Resolver, package_of
 from .source_text import SourceText, parse  # noqa: F401 (SourceText re-exported)
 
-SCHEMA_VERSION = 1  # of `scan --format json --with-errors` (docs/schemas/scan.schema.json)
+SCHEMA_VERSION = 1  # of `scan --format json` (docs/schemas/scan.schema.json)
 _SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".venv", "venv", ".tox", "node_modules", "build", "dist"})
 
 
