@@ -209,6 +209,44 @@ def _build(jobs, paths):
     return json.loads(proc.stdout.split("JSON", 1)[1]), proc.stdout
 
 
+BRIDGE = r'''
+import importlib, json, sys
+import numpy as np
+import tensorflow as tf
+from compat_reg.keras import TF1Layer
+
+def penalty(values, kind, scale):
+    if kind == "l1":
+        return float(sum(scale * np.sum(np.abs(np.float64(v))) for v in values))
+    return float(sum(scale * np.sum(np.square(np.float64(v))) / 2.0 for v in values))
+
+out = {}
+for job in json.loads(sys.argv[1]):
+    namespace = {"tf": tf, "m": importlib.import_module(job["module"])}
+    exec(job["fn"], namespace)
+    layer = TF1Layer(namespace["fn"], name=job["id"].replace(":", "_"))
+    layer(tf.ones(job["shape"]))
+    variables = {name: np.asarray(v) for name, v in layer.tf1_variables.items()}
+    out[job["id"]] = {"losses": float(sum(np.asarray(l, np.float64) for l in layer.losses)),
+                      "numpy": sum(penalty([variables[n] for n in names], kind, scale)
+                                   for names, kind, scale in job["expected"])}
+print("JSON" + json.dumps(out))
+'''
+
+# The same migrated code as a Keras layer (TF1Layer), on both Keras flavors: tree -> (fn, input shape).
+BRIDGED = {
+    "slim_net": ("""
+        import tf_slim
+        def fn(x):
+            with tf_slim.arg_scope(m.facenet_arg_scope()):
+                return m.facenet(x)
+        """, [2, 8, 8, 3]),
+    "custom_layers": ("def fn(x):\n    return m.build(x)\n", [2, 5]),
+    "config_module": ("def fn(x):\n    return m.build(x)\n", [2, 3]),
+    "compat_pkg": ("def fn(x):\n    return m.block(x)\n", [2, 3]),
+}
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     root = tmp_path_factory.mktemp("trees")
@@ -224,12 +262,12 @@ def built(tmp_path_factory):
     for name, text in BY_HAND.items():
         (hand_dir / f"{name}.py").write_text(_src(text))
     results, stdout = _build(jobs, [*paths, str(hand_dir)])
-    return reports, results, stdout
+    return reports, results, stdout, paths
 
 
 @pytest.mark.parametrize("tree", list(CASES))
 def test_migrated_tree_builds_with_the_losses_of_the_hand_port(built, tree):
-    reports, results, _ = built
+    reports, results, _, _ = built
     first, second = reports[tree]
     assert "left unchanged and reported" in first and " 0 left unchanged and reported" in first, first
     assert "0 file(s) changed" in second, second  # a second run is a no-op
@@ -242,9 +280,25 @@ def test_migrated_tree_builds_with_the_losses_of_the_hand_port(built, tree):
 
 
 def test_the_migrated_entry_point_trains(built):
-    _, _, stdout = built
+    _, _, stdout, _ = built
     steps = [line.split() for line in stdout.splitlines() if line[:2] in ("0 ", "1 ", "2 ")]
     assert [s[0] for s in steps] == ["0", "1", "2"] and all(np.isfinite(float(s[1])) for s in steps)
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("legacy", ["0", "1"], ids=["keras3", "tf_keras"])
+def test_migrated_trees_run_inside_tf1layer_with_the_same_losses(built, legacy):
+    _, _, _, paths = built
+    jobs = [{"id": tree, "module": CASES[tree][0], "fn": _src(fn), "shape": shape, "expected": CASES[tree][3]}
+            for tree, (fn, shape) in BRIDGED.items()]
+    env = dict(ENV, PYTHONPATH=os.pathsep.join([*paths, REPO]), TF_USE_LEGACY_KERAS=legacy)
+    proc = subprocess.run([sys.executable, "-c", BRIDGE, json.dumps(jobs)], env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    results = json.loads(proc.stdout.split("JSON", 1)[1])
+    for tree in BRIDGED:
+        assert results[tree]["numpy"] > 0
+        np.testing.assert_allclose(results[tree]["losses"], results[tree]["numpy"], rtol=RTOL_F32, err_msg=tree)
 
 
 # --- tf_slim's own nets, restored to contrib-era imports and migrated back ------------------
