@@ -80,3 +80,18 @@ def apply(text, edits):
         pos = edit.end
     out.append(text[pos:])
     return "".join(out)
+
+
+def iter_chains(resolver, node, scope=None):
+    """Yield ``(expr, scope)`` for every outermost ``Name``/``Attribute`` load, with its scope."""
+    scope = resolver.module_scope if scope is None else scope
+    if isinstance(node, (ast.Name, ast.Attribute)) and isinstance(node.ctx, ast.Load):
+        yield node, scope
+        return
+    inner = resolver.scope_of(node, scope)
+    for name, value in ast.iter_fields(node):
+        for child in value if isinstance(value, list) else [value]:
+            if isinstance(child, ast.AST):
+                child_scope = inner if inner is scope or name in ("body", "elt", "key", "value", "generators") \
+                    else scope
+                yield from iter_chains(resolver, child, child_scope)

@@ -21,7 +21,7 @@ advice, and the rest of the file is still rewritten.
 import ast
 
 from . import contrib
-from .edits import Edit, Unsafe
+from .edits import Edit, Unsafe, iter_chains
 from .imports import module_name, statement_join
 
 
@@ -82,20 +82,6 @@ def _rewrite_import(ctx, stmt):
         lines.insert(0, f"from {module} import " + ", ".join(a.name + (f" as {a.asname}" if a.asname else "")
                                                             for a in kept))
     return statement_join(ctx, stmt).join(lines), reports
-
-
-def _chains(resolver, node, scope, parent=None, field=None):
-    """Yield ``(expr, scope)`` for every outermost ``Name``/``Attribute`` load, with its scope."""
-    if isinstance(node, (ast.Name, ast.Attribute)) and isinstance(node.ctx, ast.Load):
-        yield node, scope
-        return
-    inner = resolver.scope_of(node, scope)
-    for name, value in ast.iter_fields(node):
-        for child in value if isinstance(value, list) else [value]:
-            if isinstance(child, ast.AST):
-                child_scope = inner if inner is scope or name in ("body", "elt", "key", "value", "generators") \
-                    else scope
-                yield from _chains(resolver, child, child_scope)
 
 
 def _emit(ctx, chain, scope):
@@ -165,7 +151,7 @@ def transform(ctx):
                     out.append((stmt, "contrib_import", "rewritten", "the maintained successor", text))
                 else:
                     out.append((stmt, "contrib_import", "report", "overlaps another rewrite; left unchanged", ""))
-    for expr, scope in _chains(ctx.resolver, ctx.tree, ctx.resolver.module_scope):
+    for expr, scope in iter_chains(ctx.resolver, ctx.tree):
         if not any(contrib.is_moved(q) for q in ctx.resolver.qualified_names(expr, scope)):
             continue
         imports_before = set(ctx.imports)

@@ -2,7 +2,9 @@
 
 The migration guide's first step, file by file:
 
-* **The TensorFlow import moves to ``tensorflow.compat.v1``**: ``import tensorflow as tf``
+* **The TensorFlow import of TF1 code moves to ``tensorflow.compat.v1``** (a file using a
+  name of ``TF1_ONLY``, ``tf.contrib``, ``tf.layers`` or a TF1 regularization name; TF2 code
+  keeps its import): ``import tensorflow as tf``
   becomes ``import tensorflow.compat.v1 as tf`` (``import tensorflow`` becomes
   ``import tensorflow.compat.v1 as tensorflow``, ``from tensorflow import x`` becomes
   ``from tensorflow.compat.v1 import x``), so every TF1 top-level name —
@@ -23,12 +25,56 @@ The migration guide's first step, file by file:
 import ast
 
 from . import contrib
-from .edits import Edit, Unsafe
+from .edits import Edit, Unsafe, iter_chains
 from .imports import module_name, tf_name
 from .keras_fix import transform as keras_fix
 
 ENTRY_POINT_CALLS = ("placeholder", "Session", "InteractiveSession")
 _V1 = "tensorflow.compat.v1"
+
+# What makes a file TF1 code: names TF1 had and TF 2.21 does not (``tensorflow.compat.v1``
+# has them; a test checks both against the installed TensorFlow). A file using none of
+# them, nor tf.contrib / tf.layers nor a TF1 regularization name, is TF2 code and keeps
+# `import tensorflow as tf`.
+TF1_ONLY = {
+    "tensorflow": (
+        "placeholder", "placeholder_with_default", "Session", "InteractiveSession", "variable_scope",
+        "get_variable", "get_local_variable", "get_variable_scope", "GraphKeys", "get_collection",
+        "get_collection_ref", "add_to_collection", "add_to_collections", "global_variables_initializer",
+        "local_variables_initializer", "variables_initializer", "global_variables", "local_variables",
+        "trainable_variables", "model_variables", "layers", "app", "flags", "logging", "gfile", "to_float",
+        "to_int32", "to_int64", "no_regularizer", "truncated_normal_initializer", "glorot_uniform_initializer",
+        "assign", "assign_add", "reset_default_graph", "get_default_graph", "Print", "py_func", "log", "div",
+        "colocate_with", "tables_initializer", "get_default_session", "set_random_seed", "random_uniform",
+        "random_normal", "truncated_normal", "arg_max", "arg_min", "AUTO_REUSE", "VariableScope", "make_template",
+        "initialize_all_variables", "disable_v2_behavior"),
+    "tensorflow.train": (
+        "Optimizer", "GradientDescentOptimizer", "MomentumOptimizer", "AdamOptimizer", "AdagradOptimizer",
+        "AdadeltaOptimizer", "RMSPropOptimizer", "FtrlOptimizer", "SyncReplicasOptimizer", "Saver", "Scaffold",
+        "MonitoredTrainingSession", "MonitoredSession", "SessionRunHook", "get_or_create_global_step",
+        "get_global_step", "create_global_step", "exponential_decay", "piecewise_constant", "polynomial_decay",
+        "cosine_decay", "import_meta_graph", "init_from_checkpoint", "batch", "shuffle_batch", "Supervisor"),
+    "tensorflow.losses": (
+        "absolute_difference", "add_loss", "compute_weighted_loss", "cosine_distance", "get_losses",
+        "get_regularization_loss", "get_regularization_losses", "get_total_loss", "hinge_loss", "huber_loss",
+        "log_loss", "mean_pairwise_squared_error", "mean_squared_error", "sigmoid_cross_entropy",
+        "softmax_cross_entropy", "sparse_softmax_cross_entropy"),
+    "tensorflow.summary": ("FileWriter", "merge", "merge_all", "tensor_summary", "Summary"),
+}
+_TF1_ONLY_QNAMES = frozenset(f"{module}.{name}" for module, names in TF1_ONLY.items() for name in names)
+
+
+def is_tf1_code(ctx):
+    """True if the file uses a name only TF1 has (``TF1_ONLY``), ``tf.contrib`` or ``tf.layers``."""
+    if any(site.origin in ("tf1", "contrib") for site in ctx.sites):
+        return True
+    for expr, scope in iter_chains(ctx.resolver, ctx.tree):
+        for qname in ctx.resolver.qualified_names(expr, scope):
+            parts = qname.split(".")
+            if contrib.is_moved(qname) or ".".join(parts[:2]) in _TF1_ONLY_QNAMES \
+                    or ".".join(parts[:3]) in _TF1_ONLY_QNAMES:
+                return True
+    return False
 
 
 def _imports_v1(tree):
@@ -43,7 +89,7 @@ def _imports_v1(tree):
 
 def switch_import(ctx):
     """Rewrite the file's TensorFlow imports to ``tensorflow.compat.v1``: ``[(stmt, new text)]``."""
-    if _imports_v1(ctx.tree):
+    if _imports_v1(ctx.tree) or not is_tf1_code(ctx):
         return []
     done = []
     for stmt in ast.walk(ctx.tree):

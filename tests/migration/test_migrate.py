@@ -389,3 +389,30 @@ def test_unknown_target_error_names_the_argument():
 def test_unparseable_source_raises_syntax_error():
     with pytest.raises(SyntaxError):
         migrate_source("def f(:\n", "bad.py", "keras")
+
+
+def test_tf1_only_names_are_absent_from_tf2_and_present_in_compat_v1():
+    import tensorflow as tf
+
+    from migration.codemods.to_compat import TF1_ONLY
+    for module, names in TF1_ONLY.items():
+        rest = module.split(".")[1:]
+        tf2, v1 = tf, tf.compat.v1
+        for part in rest:
+            tf2, v1 = getattr(tf2, part), getattr(v1, part)
+        assert [n for n in names if hasattr(tf2, n)] == [], module
+        assert [n for n in names if not hasattr(v1, n)] == [], module
+
+
+def test_tf2_code_keeps_its_tensorflow_import():
+    before = _src("""
+        import tensorflow as tf
+
+        @tf.function
+        def step(model, x):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_sum(model(x)) + tf.add_n(model.losses)
+            return tape.gradient(loss, model.trainable_variables)
+        """)
+    result = migrate_source(before, "x.py", "compat")
+    assert result.new_text == before and result.findings == []
