@@ -116,11 +116,13 @@ def run_migrate(args):
         return EXIT_USAGE
     errors, refused, results = [], [], []
     sources = [(p, t, e) for p, t, e in iter_sources(args.paths, errors, _progress(args))]
+    wanted = [p for p, t, _ in sources if might_contain_sites(t) or (
+        args.to == "compat" and any(tok in t for tok in COMPAT_TOKENS))]
     parsed = {}
-    exports = tree_exports([(p, t) for p, t, _ in sources], parsed)
+    exports = tree_exports([(p, t) for p, t, _ in sources], parsed, wanted)
+    wanted = set(wanted)
     for path, text, encoding in sources:
-        if not might_contain_sites(text) and not (
-                args.to == "compat" and any(tok in text for tok in COMPAT_TOKENS)):
+        if path not in wanted:
             continue
         try:
             result = migrate_source(text, path, args.to, package=package_of(path), exports=exports)

@@ -74,3 +74,20 @@ def module_exports(tree, path):
     # module path is not a re-export.
     return {f"{module}.{name}" if module else name: qnames for name, qnames in bound.items()
             if module and qnames != {f"{module}.{name}"}}
+
+
+def imported_modules(tree, path):
+    """Every module name ``tree`` imports (``from m import n`` gives ``m`` and ``m.n``)."""
+    package = package_of(path)
+    if os.path.basename(path) == "__init__.py":
+        package = module_name_of(path)
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = _import_from_module(node, package)
+            if base:
+                names.add(base)
+                names.update(f"{base}.{alias.name}" for alias in node.names if alias.name != "*")
+    return names
