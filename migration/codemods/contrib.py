@@ -127,5 +127,7 @@ def successor(qname):
                 return row, False
             rest = ".".join(parts[i:])
             return Successor(f"{row.path}.{rest}", f"{row.chain}.{rest}" if row.chain else None, row.note), False
-    module = parts[2] if len(parts) > 2 else ""
-    return _none(UNKNOWN_CONTRIB.format(module=module or "")), False
+    if len(parts) < 3:
+        return _none("import the contrib submodules you use one by one (tensorflow.contrib.slim, "
+                     "tensorflow.contrib.layers, ...) so each can be mapped to its successor"), False
+    return _none(UNKNOWN_CONTRIB.format(module=parts[2])), False

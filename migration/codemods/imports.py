@@ -19,10 +19,12 @@ def module_name(ctx, module, aliases, scope, submodule=None):
     the attribute chain ``compat_reg.layers`` exists whatever ``compat_reg`` imports.
     """
     if submodule is not None:
-        before = set(ctx.imports)
+        plain = f"import {module}"
+        had_plain = plain in ctx.imports
         name = module_name(ctx, module, aliases, scope)
         if not _imports_module(ctx.tree, submodule):
-            ctx.imports.discard(f"import {module}") if f"import {module}" not in before else None
+            if not had_plain:
+                ctx.imports.discard(plain)  # `import compat_reg.layers` binds `compat_reg` too
             ctx.imports.add(f"import {submodule}")
         return name
     for name, bindings in ctx.resolver.module_scope.bindings.items():

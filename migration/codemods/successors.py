@@ -54,7 +54,7 @@ def _rewrite_import(ctx, stmt):
                 changed = True
         if not changed:
             return None, reports
-        return ", ".join(parts) and "import " + ", ".join(parts), reports
+        return "import " + ", ".join(parts), reports
     module = stmt.module or ""
     statements, kept = {}, []
     for alias in stmt.names:
@@ -117,13 +117,14 @@ def _rewrite_chain(ctx, expr, scope):
         if not exact:
             continue
         if root_moved:
-            base_row, _ = contrib.successor(sorted(q for q in root_q if contrib.is_moved(q))[0]) if root_q else (row, 0)
+            base_row, _ = contrib.successor(sorted(q for q in root_q if contrib.is_moved(q))[0])
             if base_row.path and row.path and row.path.startswith(base_row.path + "."):
                 return None, None  # the rewritten root already reaches it
         if row.path is None:
             return None, (qnames[0], row.note)
         if row.chain is None:
-            return None, (qnames[0], f"no attribute path reaches {row.path}: write `{_import_text(row.path, 'x')}` "
+            return None, (qnames[0], f"no attribute path reaches {row.path}: write "
+                                     f"`{_import_text(row.path, row.path.rsplit('.', 1)[-1])}` "
                                      "and use that name")
         start, end = ctx.span(sub)
         return Edit(start, end, _emit(ctx, row.chain, scope)), None
