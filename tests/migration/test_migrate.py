@@ -253,6 +253,26 @@ CASES = [
         hp = tf.contrib.training.HParams(lr=0.1)
         net = tf_slim.fully_connected(x, 3)
         """, [(2, "contrib_symbol", "tensorflow_probability"), (3, "contrib_symbol", "dict or dataclass")]),
+    ("compat-contrib-unknown-and-bare-reported", "compat", """
+        import tensorflow as tf
+        from tensorflow import contrib
+        from tensorflow.contrib.foo import bar
+        import tensorflow.contrib.slim
+        x = contrib.layers.l2_regularizer(0.1)
+        y = tensorflow.contrib.slim.conv2d
+        z = tf.contrib.layers.python.layers.utils.collect_named_outputs
+        """, """
+        import tensorflow.compat.v1 as tf
+        from tensorflow import contrib
+        from tensorflow.contrib.foo import bar
+        import tensorflow
+        import compat_reg
+        import tf_slim
+        x = compat_reg.l2_regularizer(0.1)
+        y = tf_slim.conv2d
+        z = tf.contrib.layers.python.layers.utils.collect_named_outputs
+        """, [(2, "contrib_import", "one by one"), (3, "contrib_import", "contrib.foo has no known successor"),
+              (7, "contrib_symbol", "write `from tf_slim.layers import utils`")]),
     ("compat-tf-layers-to-compat_reg-layers", "compat", """
         import tensorflow as tf
         h = tf.layers.dense(x, 10, kernel_regularizer=reg)
