@@ -2,8 +2,8 @@
 
 See docs/migrate.md. The site kinds and what each target does with them are one
 table in ``rules`` (``RULES``); where ``tf.contrib`` went is one table in ``contrib``.
-``resolve`` finds qualified names through imports, scopes and the tree's re-exports;
-``scan`` finds sites; ``driver`` runs the transforms (``to_keras``, ``keras_fix``,
+``resolve`` finds qualified names through imports, scopes and the tree's re-exports
+(``exports``); ``source_text`` maps positions to offsets; ``scan`` finds sites; ``driver`` runs the transforms (``to_keras``, ``keras_fix``,
 ``to_compat``, ``successors``; shared: ``edits``, ``imports``); ``write`` writes files safely.
 """
 

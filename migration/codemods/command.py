@@ -14,7 +14,7 @@ from . import rules
 from .resolve import package_of
 from .driver import TARGETS, migrate_source
 from .scan import SCHEMA_VERSION, iter_sources, might_contain_sites, parse_error, scan_paths, stderr_progress
-from .scan import tree_exports
+from .exports import tree_exports
 from .write import RefusedWrite, write_file
 
 EXIT_OK, EXIT_NEGATIVE, EXIT_USAGE = 0, 1, 2

@@ -19,7 +19,7 @@ import sys
 import tokenize
 
 from . import rules
-from .exports import imported_modules, module_exports, module_name_of
+from .exports import tree_exports
 from .resolve import Resolver, package_of
 from .source_text import SourceText, parse  # noqa: F401 (SourceText re-exported)
 
@@ -320,41 +320,6 @@ def scan_source(text, path="<string>", package=None, tree=None, source=None, exp
     if package is None:
         package = package_of(path) if os.path.exists(path) else ""
     return SiteFinder(tree, source, path, package, exports).run(tree)
-
-
-def tree_exports(sources, parsed, start=None):
-    """Names bound at the top of the tree's modules that the files in ``start`` can reach.
-
-    ``sources`` is a list of ``(path, text)``; ``start`` the paths to be scanned (default:
-    all). Only modules those files import — directly or through the modules they import —
-    are read, so a re-export chain is followed and unrelated modules are not parsed.
-    Parsed trees are stored in ``parsed`` (``path -> (tree, SourceText)``) so nothing is
-    parsed twice.
-    """
-    texts = dict(sources)
-    by_module = {module_name_of(path): path for path in texts}
-    exports, seen = {}, set()
-    todo = list(texts if start is None else start)
-    while todo:
-        path = todo.pop()
-        if path in seen:
-            continue
-        seen.add(path)
-        if path not in parsed:
-            try:
-                parsed[path] = parse(texts[path], path)
-            except (SyntaxError, ValueError):
-                continue  # reported by the scan itself
-        tree = parsed[path][0]
-        exports.update(module_exports(tree, path))
-        for name in imported_modules(tree, path):
-            parts = name.split(".")
-            for k in range(len(parts), 0, -1):
-                target = by_module.get(".".join(parts[:k]))
-                if target is not None:
-                    todo.append(target)
-                    break
-    return exports
 
 
 def iter_python_files(paths):
