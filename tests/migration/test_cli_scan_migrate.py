@@ -195,3 +195,15 @@ def test_migrate_write_reports_progress_over_many_files(capsys, tmp_path, quiet)
     assert progress == ([] if quiet else ["compat-reg: wrote 0/201 files", "compat-reg: wrote 200/201 files",
                                           "compat-reg: wrote 201/201 files"])
     assert (tmp_path / "m200.py").read_text() == REWRITTEN
+
+
+def test_migrate_write_never_aborts_the_tree_for_one_file(capsys, tmp_path):
+    _git(tmp_path, "init", "-q")
+    (tmp_path / "broken.py").write_text(BROKEN_SOURCE)
+    (tmp_path / "net.py").write_text("import tensorflow as tf\nslim = tf.contrib.slim\n")
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-q", "-m", "tf1")
+    code, _, err = _run(capsys, "migrate", "--to", "compat", "--write", str(tmp_path))
+    assert code == 1 and f"skipped {tmp_path / 'broken.py'}:2: cannot parse" in err
+    assert (tmp_path / "net.py").read_text() == "import tensorflow.compat.v1 as tf\nimport tf_slim\nslim = tf_slim\n"
+    assert (tmp_path / "broken.py").read_text() == BROKEN_SOURCE
