@@ -14,10 +14,11 @@ An edit that would overlap an earlier one is dropped and the site reported, so a
 is rewritten where it is safe and the rest is listed line by line.
 """
 
+import ast
 import dataclasses
 import difflib
 
-from . import rules, successors, to_compat, to_keras
+from . import contrib, rules, successors, to_compat, to_keras
 from .edits import Context, Unsafe, apply
 from .imports import import_block_edit
 from .keras_fix import transform as keras_fix
@@ -96,6 +97,24 @@ def _whole_file(ctx):
     return findings
 
 
+def _moved_imports(ctx):
+    """``--to keras``: imports of ``tf.contrib`` / ``tf.layers`` fail on TF 2.21; say where they went."""
+    findings = []
+    for stmt in ast.walk(ctx.tree):
+        if isinstance(stmt, ast.Import):
+            names = [a.name for a in stmt.names]
+        elif isinstance(stmt, ast.ImportFrom) and not stmt.level:
+            names = [f"{stmt.module}.{a.name}" for a in stmt.names]
+        else:
+            continue
+        moved = [n for n in names if contrib.is_moved(n)]
+        if moved:
+            where = ", ".join(f"{n} -> {contrib.successor(n)[0].path or 'none'}" for n in moved)
+            findings.append(Finding(_site(ctx, stmt, "contrib_import"), "report",
+                                    f"fails on TF 2.21 ({where}); `migrate --to compat` rewrites it"))
+    return findings
+
+
 def migrate_source(text, path="<string>", target="keras", package="", exports=None):
     """Rewrite one file's sites for ``target`` ("keras" or "compat").
 
@@ -108,7 +127,7 @@ def migrate_source(text, path="<string>", target="keras", package="", exports=No
     finder = SiteFinder(tree, source, path, package, exports)  # the same finder `scan` uses
     sites = finder.run(tree)
     ctx = Context(text, path, target, tree, source, sites, finder.resolver)
-    findings = _whole_file(ctx) if target == "compat" else []
+    findings = _whole_file(ctx) if target == "compat" else _moved_imports(ctx)
     # Outer sites first, so a rewritten sum_regularizer covers its members.
     for site in sorted(sites, key=lambda s: (ctx.span(s.node)[0], -ctx.span(s.node)[1])):
         start, end = ctx.span(site.node)

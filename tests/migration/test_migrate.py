@@ -170,6 +170,14 @@ CASES = [
             def m(self):
                 return tf.keras.regularizers.L2(0.05)
         """, []),
+    ("keras-contrib-import-reported-with-its-successor", "keras", """
+        from tensorflow.contrib.layers import l2_regularizer
+        reg = l2_regularizer(0.1)
+        """, """
+        from tensorflow.contrib.layers import l2_regularizer
+        import tensorflow as tf
+        reg = tf.keras.regularizers.L2(0.05)
+        """, [(1, "contrib_import", "tensorflow.contrib.layers.l2_regularizer -> compat_reg.l2_regularizer")]),
     ("compat-contrib-to-compat_reg-and-v1-names", "compat", """
         import tensorflow as tf
         import tf_slim as slim
