@@ -32,9 +32,10 @@ from .keras_fix import transform as keras_fix
 ENTRY_POINT_CALLS = ("placeholder", "Session", "InteractiveSession")
 _V1 = "tensorflow.compat.v1"
 
-# What makes a file TF1 code: names TF1 had and TF 2.21 does not (``tensorflow.compat.v1``
-# has them; a test checks both against the installed TensorFlow). A file using none of
-# them, nor tf.contrib / tf.layers nor a TF1 regularization name, is TF2 code and keeps
+# What makes a file TF1 code: names TF1 had and TF 2.21 does not, under either Keras flavor
+# (`tf.losses` is Keras' losses module there); ``tensorflow.compat.v1`` has them. A test
+# checks both against the installed TensorFlow, on both flavors. A file using none of them,
+# nor tf.contrib / tf.layers nor a TF1 regularization name, is TF2 code and keeps
 # `import tensorflow as tf`.
 TF1_ONLY = {
     "tensorflow": (
@@ -57,7 +58,7 @@ TF1_ONLY = {
     "tensorflow.losses": (
         "absolute_difference", "add_loss", "compute_weighted_loss", "cosine_distance", "get_losses",
         "get_regularization_loss", "get_regularization_losses", "get_total_loss", "hinge_loss", "huber_loss",
-        "log_loss", "mean_pairwise_squared_error", "mean_squared_error", "sigmoid_cross_entropy",
+        "log_loss", "mean_pairwise_squared_error", "sigmoid_cross_entropy",
         "softmax_cross_entropy", "sparse_softmax_cross_entropy"),
     "tensorflow.summary": ("FileWriter", "merge", "merge_all", "tensor_summary", "Summary"),
 }
