@@ -194,12 +194,7 @@ def _paths(parser):
 def register(subparsers):
     scan = subparsers.add_parser(
         "scan", help="find every TF1 regularization site in a tree (by qualified name)",
-        description="Find every TF1 regularization site: regularizer constructors (contrib, tf_slim, "
-                    "compat_reg, Keras), *_regularizer= arguments (also in arg_scope), get_variable/"
-                    "variable_scope(regularizer=), tf.no_regularizer, apply_regularization, the "
-                    "REGULARIZATION_LOSSES collection, get_regularization_loss(es), get_total_loss, manual "
-                    "scale * tf.nn.l2_loss(w) penalties, model.add_loss(lambda ...), "
-                    "model.total_loss - sum(model.losses).",
+        description="Find every TF1 regularization site, by qualified name (the kinds are listed below).",
         epilog=_SCAN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     _paths(scan)
     scan.add_argument("--format", choices=("table", "json"), default="table",
