@@ -85,6 +85,8 @@ def _whole_file(ctx):
     for stmt, text in to_compat.switch_import(ctx):
         findings.append(Finding(_site(ctx, stmt, "tf1_api"), "rewritten",
                                 "TF1's API lives in tensorflow.compat.v1 on TF 2.x", text))
+    for stmt, reason in ctx.unswitched:
+        findings.append(Finding(_site(ctx, stmt, "tf1_api"), "report", reason))
     for node, kind, action, reason, replacement in successors.transform(ctx):
         findings.append(Finding(_site(ctx, node, kind, ctx.segment(node).split("(")[0][:60]), action, reason,
                                 replacement))

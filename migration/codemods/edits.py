@@ -39,6 +39,7 @@ class Context:
         self.rewritten_imports = set()  # qualified names whose contrib import now imports the successor
         self.tf_switched = False  # `import tensorflow as tf` became `import tensorflow.compat.v1 as tf`
         self.after_imports = []  # statements added after the import block (tf.disable_v2_behavior())
+        self.unswitched = []  # (import statement, reason) the compat.v1 switch had to leave
 
     def segment(self, node):
         return self.source.segment(node)

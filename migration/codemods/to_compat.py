@@ -104,10 +104,11 @@ def switch_import(ctx):
                                                     for a in stmt.names)
         else:
             continue
-        if ctx.has_comment(stmt):
-            continue  # a comment inside a parenthesized import: left as it is, uses keep working via v1 renames
         start, end = ctx.span(stmt)
-        if ctx.add_edits([Edit(start, end, text)]):
+        if ctx.has_comment(stmt):
+            ctx.unswitched.append((stmt, "the import contains a comment that rewriting it would drop: move the "
+                                         f"comment out and run again (or write `{text}`)"))
+        elif ctx.add_edits([Edit(start, end, text)]):
             done.append((stmt, text))
     ctx.tf_switched = bool(done)
     return done
@@ -143,7 +144,9 @@ def entry_point_switch(ctx):
             module_level = True
     if not uses_graph_api or not (main_block or module_level):
         return None
-    name = tf_name(ctx, scope)
+    bound = [n for n, bs in scope.bindings.items() if bs and all(b.qname == "tensorflow" for b in bs)]
+    # A switched `import tensorflow as tf` is tensorflow.compat.v1 now; else import it.
+    name = tf_name(ctx, scope) if bound else module_name(ctx, _V1, ("tf", "tfv1"), scope)
     ctx.after_imports.append(f"{name}.disable_v2_behavior()")
     return name
 

@@ -307,6 +307,28 @@ CASES = [
         with tf.Session() as sess:
             pass
         """, []),
+    ("compat-entry-point-with-from-imports-imports-compat-v1", "compat", """
+        from tensorflow import placeholder, Session, float32
+
+        if __name__ == "__main__":
+            x = placeholder(float32, [None, 3])
+        """, """
+        from tensorflow.compat.v1 import placeholder, Session, float32
+        import tensorflow.compat.v1 as tf
+        tf.disable_v2_behavior()
+
+        if __name__ == "__main__":
+            x = placeholder(float32, [None, 3])
+        """, []),
+    ("compat-commented-tensorflow-import-reported", "compat", """
+        from tensorflow import (placeholder,  # inputs
+                                Session)
+        x = placeholder("float", [None])
+        """, """
+        from tensorflow import (placeholder,  # inputs
+                                Session)
+        x = placeholder("float", [None])
+        """, [(1, "tf1_api", "move the comment out")]),
     ("compat-library-module-gets-no-disable-v2-behavior", "compat", """
         import tensorflow as tf
 
