@@ -73,10 +73,13 @@ def _timed(cmd, **kwargs):
     return elapsed, proc
 
 
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
 def run_compat_reg(tree):
-    script = os.path.join(os.path.dirname(sys.executable), "compat-reg")
-    elapsed, proc = _timed([script, "scan", "--format", "json", "-q", tree])
-    return elapsed, json.loads(proc.stdout)
+    # `python -m migration.cli` from this checkout (the `compat-reg` script may point at another one).
+    elapsed, proc = _timed([sys.executable, "-m", "migration.cli", "scan", "--format", "json", "-q", tree], cwd=REPO)
+    return elapsed, json.loads(proc.stdout)["sites"]
 
 
 def run_tf_upgrade_v2(tree, workdir):
@@ -139,7 +142,7 @@ def main(argv=None):
     print_ratio("compat-reg scan (console script)", _median(times["compat-reg scan"]), "tf_upgrade_v2", base)
     print_ratio("  scan_paths in-process (no interpreter start)", t_in_process, "tf_upgrade_v2", base)
     speedup = base / _median(times["compat-reg scan"])
-    print(f"speed-up of compat-reg scan over tf_upgrade_v2: {speedup:.1f}x (target >= 3x)")
+    print(f"speed-up of compat-reg scan over tf_upgrade_v2: {speedup:.1f}x (target >= 5x)")
 
     print("\nregularization sites reported:")
     print(f"  compat-reg scan: {len(sites)} sites ("

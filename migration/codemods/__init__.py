@@ -1,14 +1,16 @@
 """Scan and rewrite TF1 regularization idioms by qualified name (``compat-reg scan`` / ``migrate``).
 
-See docs/migrate.md. Mapping rules are data in ``rules``; ``resolve`` finds
-qualified names through imports and scopes; ``scan`` finds sites; ``rewrite``
-rewrites them exactly or reports why not; ``write`` writes files safely.
+See docs/migrate.md. The site kinds and what each target does with them are one
+table in ``rules`` (``RULES``); where ``tf.contrib`` went is one table in ``contrib``.
+``resolve`` finds qualified names through imports, scopes and the tree's re-exports
+(``exports``); ``source_text`` maps positions to offsets; ``scan`` finds sites; ``driver`` runs the transforms (``to_keras``, ``keras_fix``,
+``to_compat``, ``successors``; shared: ``edits``, ``imports``); ``write`` writes files safely.
 """
 
-from .rewrite import TARGETS
-from .rewrite import FileResult
-from .rewrite import Finding
-from .rewrite import migrate_source
+from .driver import TARGETS
+from .driver import FileResult
+from .driver import Finding
+from .driver import migrate_source
 from .scan import FileError
 from .scan import ScanResult
 from .scan import Site

@@ -12,8 +12,9 @@ import sys
 
 from . import rules
 from .resolve import package_of
-from .rewrite import TARGETS, migrate_source
-from .scan import iter_sources, might_contain_sites, parse_error, scan_paths, stderr_progress
+from .driver import TARGETS, migrate_source
+from .scan import SCHEMA_VERSION, iter_sources, might_contain_sites, parse_error, scan_paths, stderr_progress
+from .exports import tree_exports
 from .write import RefusedWrite, write_file
 
 EXIT_OK, EXIT_NEGATIVE, EXIT_USAGE = 0, 1, 2
@@ -32,15 +33,22 @@ examples:
   compat-reg scan --format json src/ > sites.json
 """
 
+def _action_lines(target):
+    rows = [(r.kind, rules.action(r.kind, target)) for r in rules.RULES]
+    done = [k for k, a in rows if a.tag in ("rewrite", "fix")]
+    return "               rewritten where exact: " + ", ".join(done)
+
+
 _MIGRATE_EPILOG = """\
 --to keras   TF1 regularizers become Keras ones with the same values:
-               l1_regularizer(s)       -> tf.keras.regularizers.L1(s)
-               l2_regularizer(s)       -> tf.keras.regularizers.L2(s / 2)
-               l1_l2_regularizer(a, b) -> tf.keras.regularizers.L1L2(l1=a, l2=b / 2)
-               sum_regularizer([...])  -> one L1L2 with the summed coefficients
---to compat  the smallest change that runs TF1 graph code on TF 2.21 with TF1 semantics:
-               tf.contrib.layers.* regularizers, apply_regularization, tf.losses getters
-               -> compat_reg.*; tf.get_variable / tf.GraphKeys / ... -> tf.compat.v1.*
+""" + "\n".join(f"               {f.call:23s} -> tf.keras.regularizers.{f.emitted}" for f in rules.FACTORIES.values()) \
+    + "\n" + \
+    _action_lines("keras") + """
+--to compat  TF1 graph code on TF 2.21 with TF1 semantics: `import tensorflow as tf` ->
+             `import tensorflow.compat.v1 as tf`; tf.contrib.* -> tf_slim / compat_reg /
+             tf.compat.v1 (migration/codemods/contrib.py); tf.layers -> compat_reg.layers;
+             tf.disable_v2_behavior() added to entry points
+""" + _action_lines("compat") + """
 both         tf.keras.regularizers.l2(l=x) -> l2(l2=x) (`l=` is tf_keras-only);
              tf.keras.regularizers.l1_l2() -> l1_l2(l1=0.01, l2=0.01) (tf_keras defaults)
 
@@ -54,6 +62,9 @@ examples:
   compat-reg migrate --to keras src/ | less
   compat-reg migrate --to compat --write train.py
 """
+
+# ``--to compat`` moves whole APIs: a file can need it without any regularization token.
+COMPAT_TOKENS = ("tensorflow", "contrib", "layers")
 
 
 def _progress(args):
@@ -76,11 +87,12 @@ def _one_line(code, limit=70):
 def run_scan(args):
     result = scan_paths(args.paths, progress=_progress(args))
     if args.format == "json":
-        json.dump({
+        json.dump({  # docs/schemas/scan.schema.json
+            "schema_version": SCHEMA_VERSION,
             "sites": [s.to_json() for s in result.sites],
             "errors": [e.to_json() for e in result.errors],
             "files": result.files_total,
-        } if args.with_errors else [s.to_json() for s in result.sites], sys.stdout, indent=1)
+        }, sys.stdout, indent=1)
         sys.stdout.write("\n")
     else:
         if result.sites:
@@ -103,11 +115,17 @@ def run_migrate(args):
               "--write); add --write, or drop --force to see the diff", file=sys.stderr)
         return EXIT_USAGE
     errors, refused, results = [], [], []
-    for path, text, encoding in iter_sources(args.paths, errors, _progress(args)):
-        if not might_contain_sites(text):
+    sources = [(p, t, e) for p, t, e in iter_sources(args.paths, errors, _progress(args))]
+    wanted = [p for p, t, _ in sources if might_contain_sites(t) or (
+        args.to == "compat" and any(tok in t for tok in COMPAT_TOKENS))]
+    parsed = {}
+    exports = tree_exports([(p, t) for p, t, _ in sources], parsed, wanted)
+    wanted = set(wanted)
+    for path, text, encoding in sources:
+        if path not in wanted:
             continue
         try:
-            result = migrate_source(text, path, args.to, package=package_of(path))
+            result = migrate_source(text, path, args.to, package=package_of(path), exports=exports)
         except (SyntaxError, ValueError) as exc:
             errors.append(parse_error(path, exc))
             continue
@@ -116,9 +134,11 @@ def run_migrate(args):
 
     out = sys.stdout
     written = []
-    for result in results:
-        if not result.changed:
-            continue
+    changed = [r for r in results if r.changed]
+    report_progress = _progress(args) if args.write else None
+    for i, result in enumerate(changed):
+        if report_progress is not None:
+            report_progress(i, len(changed), result.path, "wrote")
         if args.write:
             try:
                 backup = write_file(result.path, result.new_text, result.encoding, force=args.force)
@@ -131,6 +151,8 @@ def run_migrate(args):
             written.append((result.path, backup))
         elif args.format == "diff":
             out.write(result.diff())
+    if report_progress is not None:
+        report_progress(len(changed), len(changed), None, "wrote")
 
     findings = [f for r in results for f in r.findings]
     if args.format == "json":
@@ -172,19 +194,17 @@ def _paths(parser):
 def register(subparsers):
     scan = subparsers.add_parser(
         "scan", help="find every TF1 regularization site in a tree (by qualified name)",
-        description="Find every TF1 regularization site: regularizer constructors (contrib, tf_slim, "
-                    "compat_reg, Keras), *_regularizer= arguments (also in arg_scope), get_variable/"
-                    "variable_scope(regularizer=), tf.no_regularizer, apply_regularization, the "
-                    "REGULARIZATION_LOSSES collection, get_regularization_loss(es), get_total_loss, manual "
-                    "scale * tf.nn.l2_loss(w) penalties, model.add_loss(lambda ...), "
-                    "model.total_loss - sum(model.losses).",
+        description="Find every TF1 regularization site, by qualified name (the kinds are listed below).",
         epilog=_SCAN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     _paths(scan)
     scan.add_argument("--format", choices=("table", "json"), default="table",
-                      help="table (default: sites and a summary by kind) or json (a list of sites with "
-                           "path, line, col, end_line, end_col, kind, name, origin, qualified_name, code, suggestion)")
+                      help="table (default: sites and a summary by kind) or json "
+                           "({schema_version, sites, errors, files}; "
+                           "each site has path, line, col, end_line, end_col, kind, name, origin, qualified_name, "
+                           "code, suggestion; docs/schemas/scan.schema.json)")
     scan.add_argument("--with-errors", action="store_true",
-                      help="with --format json: print an object {sites, errors, files} instead of the list")
+                      help="accepted for compatibility: --format json always prints {schema_version, sites, "
+                           "errors, files}")
     scan.set_defaults(func=run_scan)
 
     migrate = subparsers.add_parser(

@@ -290,13 +290,14 @@ class Resolver:
     ['tf_slim.l2_regularizer']
     """
 
-    def __init__(self, tree, package=""):
+    def __init__(self, tree, package="", exports=None):
         _mark_owners(tree)
         binder = _Binder(package)
         binder.visit(tree)
         self.module_scope = binder.module_scope
         self._scopes = binder.scopes
         self._resolving = set()
+        self._exports = exports or {}
 
     def all_scopes(self):
         return [self.module_scope, *self._scopes.values()]
@@ -323,7 +324,8 @@ class Resolver:
     def qualified_names(self, expr, scope):
         """The set of dotted names ``expr`` may refer to (empty if none is known)."""
         if isinstance(expr, ast.Attribute):
-            return {f"{base}.{expr.attr}" for base in self.qualified_names(expr.value, scope)}
+            bases = self.qualified_names(expr.value, scope)
+            return {c for base in bases for c in self._canonical(f"{base}.{expr.attr}")}
         if not isinstance(expr, ast.Name):
             return set()
         bindings = self._lookup(expr.id, scope)
@@ -344,8 +346,62 @@ class Resolver:
                     self._resolving.discard(key)
         # Like LibCST, every import/alias binding of the name is a candidate, even if
         # the name is also bound otherwise (``try: import x as m / except: m = None``).
-        return names
+        return {c for name in names for c in self._canonical(name)}
+
+    def _canonical(self, qname):
+        """``qname`` through the tree's re-exports, and ``tf.compat.v1.compat.v1`` folded."""
+        return expand(qname, self._exports)
+
+    def is_alias(self, expr, scope):
+        """True if the ``Name`` ``expr`` is bound only by plain assignments (``r = s.l2_regularizer``).
+
+        Such a name is the object its assignment's right-hand side names; that right-hand
+        side is the site, the name's uses are not sites of their own.
+        """
+        if not isinstance(expr, ast.Name):
+            return False
+        bindings = self._lookup(expr.id, scope)
+        return bool(bindings) and all(b.qname is None for b in bindings) and any(b.expr is not None for b in bindings)
+
+    def binding_qnames(self, name, scope):
+        """The import qualified names ``name`` is bound to in ``scope`` (no aliases followed)."""
+        return {b.qname for b in self._lookup(name, scope) or () if b.qname is not None}
 
     def is_builtin(self, name, scope):
         """True if ``name`` is not bound anywhere visible (so it is the builtin)."""
         return self._lookup(name, scope) is None and not self.module_scope.star_imports
+
+
+# --- names defined in other modules of the scanned tree ---------------------------
+
+_FOLDS = (("tensorflow.compat.v1.compat.v1.", "tensorflow.compat.v1."),
+          ("tensorflow.compat.v1.compat.v2.", "tensorflow."))
+
+
+def expand(qname, exports):
+    """``qname`` with in-tree re-exports substituted (``pkg.compat.tfv1.X`` -> ``tensorflow.compat.v1.X``).
+
+    ``exports`` maps ``module.name`` to the set of qualified names that module binds
+    ``name`` to (``module_exports``). Returns a set (a name may have several bindings).
+    """
+    for old, new in _FOLDS:
+        if qname.startswith(old):
+            qname = new + qname[len(old):]
+    if not exports:
+        return {qname}
+    results, todo, seen = set(), [qname], set()
+    while todo:
+        name = todo.pop()
+        if name in seen or len(seen) > 50:
+            continue
+        seen.add(name)
+        parts = name.split(".")
+        for i in range(len(parts), 0, -1):
+            targets = exports.get(".".join(parts[:i]))
+            if targets:
+                rest = ".".join(parts[i:])
+                todo.extend(f"{t}.{rest}" if rest else t for t in targets)
+                break
+        else:
+            results.add(name)
+    return results

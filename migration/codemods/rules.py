@@ -188,20 +188,146 @@ def _check_prefilter():
 
 _check_prefilter()
 
-# --- site kinds, with what the report says about each --------------------------------
-KINDS = {
-    "tf1_regularizer": "TF1 regularizer factory (contrib / tf_slim / compat_reg)",
-    "keras_regularizer": "Keras regularizer constructor",
-    "regularizer_argument": "a *_regularizer= argument whose value is not a constructor call",
-    "variable_regularizer": "get_variable / variable_scope / model_variable with regularizer=",
-    "no_regularizer": "tf.no_regularizer",
-    "apply_regularization": "apply_regularization (adds its sum to the collection)",
-    "collection_read": "read of the REGULARIZATION_LOSSES collection",
-    "collection_write": "write to the REGULARIZATION_LOSSES collection",
-    "collection_key": "other use of the REGULARIZATION_LOSSES key",
-    "regularization_loss": "get_regularization_loss(es)",
-    "total_loss": "get_total_loss",
-    "manual_l2_penalty": "manual scale * tf.nn.l2_loss(w) penalty",
-    "callable_add_loss": "model.add_loss(lambda ...)",
-    "total_minus_losses": "model.total_loss - sum(model.losses)",
+# --- THE rule table: one row per site kind ------------------------------------------
+
+Action = collections.namedtuple("Action", "tag reason")
+"""What ``migrate`` does with a site of a kind under one target.
+
+``tag``: ``rewrite`` (a transform edits it), ``fix`` (Keras keyword fixes, both targets),
+``info`` (reported as ``ok``: nothing to do by hand), ``report`` (left unchanged;
+``reason`` says why), ``none`` (nothing needed).
+"""
+REWRITE, FIX = Action("rewrite", ""), Action("fix", "")
+INFO = Action("info", "the value is not a constructor call here; it is rewritten where it is built")
+NONE = Action("none", "")
+
+
+def _report(reason):
+    return Action("report", reason)
+
+
+Rule = collections.namedtuple("Rule", "kind what names suggestion keras compat math")
+"""One site kind: what it is, the canonical symbols that make it (``names``; ``()`` for
+structural kinds), the suggestion ``scan`` prints, the ``Action`` of ``migrate --to
+keras`` and ``--to compat``, and the math that makes a rewrite exact (docs)."""
+
+_COLLECTION_ADVICE = ("Keras: tf.add_n(model.losses) holds the losses of that model only, the collection those "
+                      "of the whole graph; verify with `compat-reg check`; graph mode: "
+                      "compat_reg.get_regularization_loss(es)")
+_GRAPH_WIDE = "the collection is graph-wide, model.losses per model: not provably the same"
+
+RULES = (
+    Rule("tf1_regularizer", "TF1 regularizer factory (contrib / tf_slim / compat_reg)", TF1_REGULARIZERS,
+         "Keras: see the factory's conversion (FACTORIES)", REWRITE, REWRITE,
+         "see FACTORIES"),
+    Rule("regularizer_reference", "a TF1 regularizer factory passed as a value (config dict, partial, ...)",
+         (), "convert its scale where it is called: Keras L1(s), L2(s / 2), L1L2(l1=a, l2=b / 2); "
+             "or keep the TF1 factory through compat_reg (graph mode)",
+         _report("the factory is called elsewhere with its scale; convert the scale there (Keras L2 is "
+                 "TF1 l2 / 2)"), REWRITE, ""),
+    Rule("keras_regularizer", "Keras regularizer constructor", (),
+         "Keras regularizer: spell keywords l1=/l2= (l= is tf_keras-only) and pass both l1_l2 arguments",
+         FIX, FIX, "l2(l=x) == l2(l2=x); tf_keras l1_l2() == l1_l2(l1=0.01, l2=0.01)"),
+    Rule("regularizer_argument", "a *_regularizer= argument whose value is not a constructor call", (),
+         "check the value converts exactly: compat_reg.to_keras(reg) for TF1 regularizers", INFO, NONE, ""),
+    Rule("variable_regularizer", "get_variable / variable_scope / model_variable with regularizer=",
+         VARIABLE_CREATORS,
+         "Keras: a layer with kernel_regularizer=compat_reg.to_keras(reg), or wrap the TF1 code in "
+         "compat_reg.keras.TF1Layer; graph mode on TF 2.21: tf.compat.v1.get_variable/variable_scope",
+         _report("a TF1 variable-creation API: no Keras layer to move the regularizer to"), REWRITE, ""),
+    Rule("no_regularizer", "tf.no_regularizer", (NO_REGULARIZER,),
+         "Keras: kernel_regularizer=None; graph mode on TF 2.21: tf.compat.v1.no_regularizer",
+         _report("tf.no_regularizer belongs to TF1 variable scopes; in Keras pass None"), REWRITE, ""),
+    Rule("apply_regularization", "apply_regularization (adds its sum to the collection)", (APPLY_REGULARIZATION,),
+         "Keras: set kernel_regularizer on the layers owning the weights (apply_regularization also "
+         "appends its sum to the collection; do not count it twice); graph mode: compat_reg.apply_regularization",
+         _report("no Keras equivalent: apply_regularization sums over an arbitrary list of tensors and also "
+                 "appends the sum to the collection"), REWRITE, ""),
+    Rule("collection_read", "read of the REGULARIZATION_LOSSES collection", (), _COLLECTION_ADVICE,
+         _report(_GRAPH_WIDE), REWRITE, ""),
+    Rule("collection_write", "write to the REGULARIZATION_LOSSES collection", (),
+         "Keras: model.add_loss(tensor) inside call(), or compat_reg.keras.publish_losses; "
+         "graph mode: compat_reg.add_regularization_loss(loss)",
+         _report("Keras has no graph collection"), REWRITE, ""),
+    Rule("collection_key", "other use of the REGULARIZATION_LOSSES key", (COLLECTION_KEY,),
+         "graph mode on TF 2.21: compat_reg.REGULARIZATION_LOSSES (the same string)",
+         _report("Keras has no graph collection"), REWRITE, ""),
+    Rule("regularization_loss", "get_regularization_loss(es)",
+         ("get_regularization_loss", "get_regularization_losses"), _COLLECTION_ADVICE,
+         _report(_GRAPH_WIDE), REWRITE, ""),
+    Rule("total_loss", "get_total_loss", ("get_total_loss",),
+         "Keras: model.compile(loss=...) adds model.losses (Keras 3) — in tf_keras add "
+         "tf.add_n(model.losses) yourself; graph mode: compat_reg.get_total_loss",
+         _report("Keras computes the total loss in fit()/compute_loss; not a one-line rewrite"), REWRITE, ""),
+    Rule("manual_l2_penalty", "manual scale * tf.nn.l2_loss(w) penalty", (L2_LOSS,),
+         "Keras: kernel_regularizer=L2(scale / 2) on the layer owning w (tf.nn.l2_loss is sum(w**2) / 2)",
+         _report("which layer owns w is not known statically"), NONE, "tf.nn.l2_loss(w) == sum(w**2) / 2"),
+    Rule("callable_add_loss", "model.add_loss(lambda ...)", (),
+         "Keras 3 removed zero-argument add_loss(callable): compute the penalty in call() and "
+         "add_loss(tensor), or use compat_reg.keras.add_callable_loss",
+         _report("Keras 3 removed zero-argument add_loss(callable)"),
+         _report("zero-argument add_loss(callable) works in tf_keras only (TF_USE_LEGACY_KERAS=1); Keras 3 raises"),
+         ""),
+    Rule("total_minus_losses", "model.total_loss - sum(model.losses)", (),
+         "Keras 3 has no model.total_loss: compute the data loss with the compiled loss "
+         "(model.compute_loss) and the penalty with tf.add_n(model.losses)",
+         _report("Keras 3 has no model.total_loss"),
+         _report("model.total_loss exists in tf_keras only (TF_USE_LEGACY_KERAS=1)"), ""),
+)
+RULE = {rule.kind: rule for rule in RULES}
+KINDS = {rule.kind: rule.what for rule in RULES}
+"""kind -> what it is (scan's summary and the CLI epilog)."""
+
+_KIND_OF_NAME = {name: rule.kind for rule in RULES if rule.kind != "variable_regularizer" for name in rule.names}
+
+
+def kind_of(symbol):
+    """The site kind a call of (or reference to) ``symbol`` makes, or ``None``."""
+    if symbol.name.startswith("keras."):
+        return "keras_regularizer"
+    return _KIND_OF_NAME.get(symbol.name)
+
+
+Factory = collections.namedtuple("Factory", "name params call emitted suggestion math")
+"""A TF1 regularizer factory: its parameters, the exact Keras form ``--to keras`` emits
+(``call`` -> ``tf.keras.regularizers.<emitted>``), scan's suggestion, and the math."""
+
+FACTORIES = {f.name: f for f in (
+    Factory("l1_regularizer", ("scale", "scope"), "l1_regularizer(s)", "L1(s)",
+            "Keras: L1(scale)  (same values)", "TF1 s*sum|w| == Keras L1(s)"),
+    Factory("l2_regularizer", ("scale", "scope"), "l2_regularizer(s)", "L2(s / 2)",
+            "Keras: L2(scale / 2)  (TF1's L2 is scale * sum(w**2) / 2)", "TF1 s*sum(w**2)/2 == Keras L2(s/2)"),
+    Factory("l1_l2_regularizer", ("scale_l1", "scale_l2", "scope"), "l1_l2_regularizer(a, b)",
+            "L1L2(l1=a, l2=b / 2)", "Keras: L1L2(l1=scale_l1, l2=scale_l2 / 2)",
+            "TF1 a*sum|w| + b*sum(w**2)/2 == Keras L1L2(a, b/2)"),
+    Factory("sum_regularizer", ("regularizer_list", "scope"), "sum_regularizer([l1(a), l2(b), l1_l2(c, d)])",
+            "L1L2(l1=a + c, l2=b / 2 + d / 2)", "Keras: one L1L2 with the summed coefficients",
+            "sum of TF1 l1/l2 terms == one Keras L1L2 with summed coefficients"),
+)}
+assert set(FACTORIES) == set(TF1_REGULARIZERS)
+
+
+def suggestion(kind, name):
+    """What ``scan`` suggests for a site of ``kind`` whose canonical symbol is ``name``."""
+    if kind == "tf1_regularizer":
+        return FACTORIES[name].suggestion
+    if kind in RULE:
+        return RULE[kind].suggestion
+    return MIGRATE_ONLY_KINDS.get(kind, "")
+
+
+def action(kind, target):
+    """The ``Action`` of ``migrate --to target`` for sites of ``kind``."""
+    rule = RULE.get(kind)
+    if rule is None:
+        return REWRITE
+    return rule.keras if target == "keras" else rule.compat
+
+
+# Kinds only ``migrate --to compat`` reports (whole-API moves, not regularization sites).
+MIGRATE_ONLY_KINDS = {
+    "contrib_import": "import the maintained successor (tf_slim, compat_reg, tensorflow.compat.v1)",
+    "contrib_symbol": "use the maintained successor named in the message",
+    "tf1_api": "import tensorflow.compat.v1 as tf (the migration guide's first step)",
+    "tf_layers": "compat_reg.layers (TF1 layers with TF1 variable names and losses)",
 }

@@ -15,15 +15,15 @@ import ast
 import dataclasses
 import io
 import os
-import re
 import sys
 import tokenize
-import warnings
 
 from . import rules
+from .exports import tree_exports
 from .resolve import Resolver, package_of
+from .source_text import SourceText, parse  # noqa: F401 (SourceText re-exported)
 
-_LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+SCHEMA_VERSION = 1  # of `scan --format json` (docs/schemas/scan.schema.json)
 _SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".venv", "venv", ".tox", "node_modules", "build", "dist"})
 
 
@@ -62,117 +62,13 @@ class FileError:
         return dataclasses.asdict(self)
 
 
-class SourceText:
-    """Source text with conversions from ``ast`` positions (UTF-8 byte columns) to offsets."""
-
-    def __init__(self, text):
-        self.text = text
-        # Python's line ends only (str.splitlines also splits on \x0c, \x1c, ...).
-        self.lines = _LINE_RE.findall(text)
-        self._starts = [0]
-        for line in self.lines:
-            self._starts.append(self._starts[-1] + len(line))
-
-    def char_col(self, lineno, byte_col):
-        line = self.lines[lineno - 1] if lineno - 1 < len(self.lines) else ""
-        if line.isascii():
-            return byte_col
-        return len(line.encode("utf-8")[:byte_col].decode("utf-8", errors="replace"))
-
-    def offset(self, lineno, byte_col):
-        return self._starts[lineno - 1] + self.char_col(lineno, byte_col)
-
-    def span(self, node):
-        """``(start, end)`` character offsets of ``node`` in ``text``."""
-        return (self.offset(node.lineno, node.col_offset), self.offset(node.end_lineno, node.end_col_offset))
-
-    def segment(self, node):
-        start, end = self.span(node)
-        return self.text[start:end]
-
-    def comment_offsets(self):
-        """Offsets of every ``#`` comment (computed once, for the rewriter)."""
-        if not hasattr(self, "_comments"):
-            found = []
-            try:
-                for tok in tokenize.generate_tokens(io.StringIO(self.text).readline):
-                    if tok.type == tokenize.COMMENT:
-                        found.append(self.offset(tok.start[0], len(self.lines[tok.start[0] - 1][: tok.start[1]].encode("utf-8"))))
-            except (tokenize.TokenError, IndentationError, SyntaxError):
-                pass
-            self._comments = found
-        return self._comments
-
-
-def _suggestion(kind, name, origin):
-    """What to do about a site (the rewriter refines it for the sites it handles)."""
-    if kind == "tf1_regularizer":
-        return {
-            "l1_regularizer": "Keras: L1(scale)  (same values)",
-            "l2_regularizer": "Keras: L2(scale / 2)  (TF1's L2 is scale * sum(w**2) / 2)",
-            "l1_l2_regularizer": "Keras: L1L2(l1=scale_l1, l2=scale_l2 / 2)",
-            "sum_regularizer": "Keras: one L1L2 with the summed coefficients",
-        }[name]
-    if kind == "keras_regularizer":
-        return "Keras regularizer: spell keywords l1=/l2= (l= is tf_keras-only) and pass both l1_l2 arguments"
-    if kind == "regularizer_argument":
-        return "check the value converts exactly: compat_reg.to_keras(reg) for TF1 regularizers"
-    if kind == "variable_regularizer":
-        return ("Keras: a layer with kernel_regularizer=compat_reg.to_keras(reg), or wrap the TF1 code in "
-                "compat_reg.keras.TF1Layer; graph mode on TF 2.21: tf.compat.v1.get_variable/variable_scope")
-    if kind == "no_regularizer":
-        return "Keras: kernel_regularizer=None; graph mode on TF 2.21: tf.compat.v1.no_regularizer"
-    if kind == "apply_regularization":
-        return ("Keras: set kernel_regularizer on the layers owning the weights (apply_regularization also "
-                "appends its sum to the collection; do not count it twice); graph mode: compat_reg.apply_regularization")
-    if kind in ("collection_read", "regularization_loss"):
-        return ("Keras: tf.add_n(model.losses) holds the losses of that model only, the collection those of "
-                "the whole graph; verify with `compat-reg check`; graph mode: compat_reg.get_regularization_loss(es)")
-    if kind == "collection_write":
-        return ("Keras: model.add_loss(tensor) inside call(), or compat_reg.keras.publish_losses; "
-                "graph mode: compat_reg.add_regularization_loss(loss)")
-    if kind == "collection_key":
-        return "graph mode on TF 2.21: compat_reg.REGULARIZATION_LOSSES (the same string)"
-    if kind == "total_loss":
-        return ("Keras: model.compile(loss=...) adds model.losses (Keras 3) — in tf_keras add "
-                "tf.add_n(model.losses) yourself; graph mode: compat_reg.get_total_loss")
-    if kind == "manual_l2_penalty":
-        return "Keras: kernel_regularizer=L2(scale / 2) on the layer owning w (tf.nn.l2_loss is sum(w**2) / 2)"
-    if kind == "callable_add_loss":
-        return ("Keras 3 removed zero-argument add_loss(callable): compute the penalty in call() and "
-                "add_loss(tensor), or use compat_reg.keras.add_callable_loss")
-    if kind == "total_minus_losses":
-        return ("Keras 3 has no model.total_loss: compute the data loss with the compiled loss "
-                "(model.compute_loss) and the penalty with tf.add_n(model.losses)")
-    return ""
-
-
-def _kind_of(symbol):
-    name = symbol.name
-    if name in rules.TF1_REGULARIZERS:
-        return "tf1_regularizer"
-    if name.startswith("keras."):
-        return "keras_regularizer"
-    if name == rules.APPLY_REGULARIZATION:
-        return "apply_regularization"
-    if name == rules.NO_REGULARIZER:
-        return "no_regularizer"
-    if name in ("get_regularization_loss", "get_regularization_losses"):
-        return "regularization_loss"
-    if name == "get_total_loss":
-        return "total_loss"
-    if name == rules.L2_LOSS:
-        return "manual_l2_penalty"
-    return None
-
-
 class SiteFinder:
     """Second pass: walk the tree with scopes and record sites."""
 
-    def __init__(self, tree, source, path, package):
+    def __init__(self, tree, source, path, package, exports=None):
         self.source = source
         self.path = path
-        self.resolver = Resolver(tree, package)
+        self.resolver = Resolver(tree, package, exports)
         self.sites = []
         self._consumed = set()  # ids of key nodes reported as part of a collection call
         self._regularized_with_depth = 0  # lexically inside `with variable_scope(regularizer=...)`
@@ -198,14 +94,18 @@ class SiteFinder:
             end_col=self.source.char_col(code_node.end_lineno, code_node.end_col_offset) + 1,
             kind=kind, name=name, origin=origin, qualified_name=qname,
             code=self.source.segment(code_node),
-            suggestion=_suggestion(kind, name, origin),
+            suggestion=rules.suggestion(kind, name),
             node=node, scope=scope,
         ))
 
     # --- traversal -----------------------------------------------------------
     def run(self, tree):
         self._walk(tree, self.resolver.module_scope)
-        self.sites.sort(key=lambda s: (s.line, s.col, s.kind))
+        # One source span is one site: the first kind found for a span wins.
+        unique = {}
+        for site in self.sites:
+            unique.setdefault((site.line, site.col, site.end_line, site.end_col), site)
+        self.sites = sorted(unique.values(), key=lambda s: (s.line, s.col, s.kind))
         return self.sites
 
     def _walk(self, node, scope):
@@ -291,7 +191,7 @@ class SiteFinder:
                      func_attr, symbol.origin if symbol else "structural", qname or f"<object>.{func_attr}")
             return
         if symbol is not None:
-            kind = _kind_of(symbol)
+            kind = rules.kind_of(symbol)
             if kind == "manual_l2_penalty":
                 self.add(node, scope, kind, symbol.name, symbol.origin, qname, code_node=self._penalty_expr(node))
             elif kind is not None:
@@ -309,7 +209,7 @@ class SiteFinder:
             self._visit_add_loss(node, scope, func_attr)
         for keyword in node.keywords:
             if keyword.arg in rules.REGULARIZER_KEYWORDS and not _is_none(keyword.value) \
-                    and not self._is_constructor(keyword.value, scope):
+                    and not self._is_constructor(keyword.value, scope) and not self._is_symbol(keyword.value, scope):
                 self.add(keyword, scope, "regularizer_argument", keyword.arg, "structural",
                          keyword.arg, code_node=keyword)
 
@@ -327,7 +227,14 @@ class SiteFinder:
         if not isinstance(expr, ast.Call):
             return False
         _, symbol = self.symbol(expr.func, scope)
-        return symbol is not None and _kind_of(symbol) in ("tf1_regularizer", "keras_regularizer")
+        return symbol is not None and rules.kind_of(symbol) in ("tf1_regularizer", "keras_regularizer")
+
+    def _is_symbol(self, expr, scope):
+        """A reference that is a site of its own (``tf.no_regularizer``, a factory passed as a value)."""
+        if not isinstance(expr, (ast.Name, ast.Attribute)) or self.resolver.is_alias(expr, scope):
+            return False
+        _, symbol = self.symbol(expr, scope)
+        return symbol is not None and rules.kind_of(symbol) in ("tf1_regularizer", "no_regularizer")
 
     def _visit_add_loss(self, node, scope, func_attr):
         if func_attr != "add_loss" or not isinstance(node.func, ast.Attribute):
@@ -347,10 +254,17 @@ class SiteFinder:
             return  # only the outermost attribute of a chain names the object
         if isinstance(parent, ast.Call) and parent.func is node:
             return  # calls are handled in _visit_call
+        if self.resolver.is_alias(node, scope):
+            return  # `r = tf.no_regularizer; f(r)`: the assignment's right-hand side is the site
         qname, symbol = self.symbol(node, scope)
         if symbol is None:
             return
-        if symbol.name == rules.COLLECTION_KEY:
+        if symbol.name in rules.TF1_REGULARIZERS:
+            if isinstance(parent, ast.Assign) and parent.value is node and len(parent.targets) == 1 \
+                    and isinstance(parent.targets[0], ast.Name):
+                return  # `r = s.l2_regularizer`: the calls `r(scale)` are the sites
+            self.add(node, scope, "regularizer_reference", symbol.name, symbol.origin, qname)
+        elif symbol.name == rules.COLLECTION_KEY:
             self.add(node, scope, "collection_key", symbol.name, symbol.origin, qname)
         elif symbol.name == rules.NO_REGULARIZER:
             self.add(node, scope, "no_regularizer", symbol.name, symbol.origin, qname)
@@ -396,24 +310,16 @@ def might_contain_sites(text):
     return any(tok in lowered for tok in rules.PREFILTER_TOKENS)
 
 
-def parse(text, path):
-    """``(tree, SourceText)`` or raise ``SyntaxError``/``ValueError``.
+def scan_source(text, path="<string>", package=None, tree=None, source=None, exports=None):
+    """The sites in one source text (``SyntaxError`` if it does not parse).
 
-    Warnings of the file itself (invalid escape sequences, ...) are not ours to print.
+    ``exports`` are the names other modules of the tree bind (``tree_exports``).
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        tree = ast.parse(text, filename=path)
-    return tree, SourceText(text)
-
-
-def scan_source(text, path="<string>", package=None, tree=None, source=None):
-    """The sites in one source text (``SyntaxError`` if it does not parse)."""
     if tree is None:
         tree, source = parse(text, path)
     if package is None:
         package = package_of(path) if os.path.exists(path) else ""
-    return SiteFinder(tree, source, path, package).run(tree)
+    return SiteFinder(tree, source, path, package, exports).run(tree)
 
 
 def iter_python_files(paths):
@@ -485,27 +391,33 @@ def scan_paths(paths, progress=None, prefilter=True):
         if progress is not None:
             progress(done, total, path)
 
-    for path, text, _ in iter_sources(paths, result.errors, counting_progress):
+    sources = [(path, text) for path, text, _ in iter_sources(paths, result.errors, counting_progress)]
+    parsed = {}
+    exports = tree_exports(sources, parsed, [p for p, t in sources if not prefilter or might_contain_sites(t)])
+    for path, text in sources:
         if prefilter and not might_contain_sites(text):
             result.files_parsed += 1
             continue
         try:
-            tree, source = parse(text, path)
+            tree, source = parsed[path] if path in parsed else parse(text, path)
         except (SyntaxError, ValueError) as exc:
             result.errors.append(parse_error(path, exc))
             continue
         result.files_parsed += 1
-        result.sites.extend(scan_source(text, path, tree=tree, source=source))
+        result.sites.extend(scan_source(text, path, tree=tree, source=source, exports=exports))
     return result
 
 
 def stderr_progress(every=200):
-    """A ``progress`` callback printing to stderr every ``every`` files (for large trees)."""
+    """A ``progress(done, total, path[, verb])`` callback printing to stderr every ``every`` files.
 
-    def report(done, total, path):
+    Silent for fewer than ``every`` files (``-q`` passes no callback at all).
+    """
+
+    def report(done, total, path, verb="scanned"):
         if total < every:
             return
         if done % every == 0 or done == total:
-            print(f"compat-reg: scanned {done}/{total} files", file=sys.stderr, flush=True)
+            print(f"compat-reg: {verb} {done}/{total} files", file=sys.stderr, flush=True)
 
     return report

@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from migration.codemods.rewrite import migrate_source
+from migration.codemods.driver import migrate_source
 
 
 def _src(text):
@@ -170,6 +170,14 @@ CASES = [
             def m(self):
                 return tf.keras.regularizers.L2(0.05)
         """, []),
+    ("keras-contrib-import-reported-with-its-successor", "keras", """
+        from tensorflow.contrib.layers import l2_regularizer
+        reg = l2_regularizer(0.1)
+        """, """
+        from tensorflow.contrib.layers import l2_regularizer
+        import tensorflow as tf
+        reg = tf.keras.regularizers.L2(0.05)
+        """, [(1, "contrib_import", "tensorflow.contrib.layers.l2_regularizer -> compat_reg.l2_regularizer")]),
     ("compat-contrib-to-compat_reg-and-v1-names", "compat", """
         import tensorflow as tf
         import tf_slim as slim
@@ -184,17 +192,17 @@ CASES = [
         total = tf.losses.get_total_loss() + tf.losses.get_regularization_loss()
         same = tf.compat.v1.losses.get_regularization_losses()
         """, """
-        import tensorflow as tf
+        import tensorflow.compat.v1 as tf
         import tf_slim as slim
         import compat_reg
 
         reg = compat_reg.l2_regularizer(0.1, scope="wd")
         keep = slim.l2_regularizer(0.1)
-        with tf.compat.v1.variable_scope("s", regularizer=reg):
-            w = tf.compat.v1.get_variable("w", [2], regularizer=tf.compat.v1.no_regularizer)
+        with tf.variable_scope("s", regularizer=reg):
+            w = tf.get_variable("w", [2], regularizer=tf.no_regularizer)
         pen = compat_reg.apply_regularization(reg, [w])
-        losses = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.REGULARIZATION_LOSSES, "s")
-        tf.compat.v1.add_to_collection(tf.compat.v1.GraphKeys.REGULARIZATION_LOSSES, pen)
+        losses = tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES, "s")
+        tf.add_to_collection(tf.GraphKeys.REGULARIZATION_LOSSES, pen)
         total = compat_reg.get_total_loss() + compat_reg.get_regularization_loss()
         same = tf.compat.v1.losses.get_regularization_losses()
         """, []),
@@ -206,11 +214,151 @@ CASES = [
         reg = l2_regularizer(0.1)
         """, """
         from compat_reg import l2_regularizer, apply_regularization as ap
-        from tensorflow.contrib.layers import fully_connected
-        import tensorflow.contrib.slim as slim
+        from tf_slim import fully_connected
+        import tf_slim as slim
 
         reg = l2_regularizer(0.1)
-        """, [(2, "contrib_import", "does not exist on TF 2.21"), (3, "contrib_import", "does not exist")]),
+        """, []),
+    ("compat-v1-already-imported-keeps-imports-and-renames", "compat", """
+        import tensorflow as tf
+        import tensorflow.compat.v1 as tfv1
+
+        w = tf.get_variable("w", [2], regularizer=r)
+        """, """
+        import tensorflow as tf
+        import tensorflow.compat.v1 as tfv1
+
+        w = tf.compat.v1.get_variable("w", [2], regularizer=r)
+        """, []),
+    ("compat-contrib-internals-every-import-form", "compat", """
+        import tensorflow as tf
+        from tensorflow.contrib.framework.python.ops import add_arg_scope, variables
+        from tensorflow.contrib.layers.python.layers import initializers, utils
+        from tensorflow.contrib import slim as contrib_slim
+        slim = tf.contrib.slim  # the alias
+        init = tf.contrib.layers.xavier_initializer()
+        scope = tf.contrib.framework.arg_scope
+        """, """
+        import tensorflow.compat.v1 as tf
+        from tf_slim.ops.arg_scope import add_arg_scope
+        from tf_slim.ops import variables
+        from tf_slim.layers import initializers, utils
+        import tf_slim as contrib_slim
+        import tf_slim
+        slim = tf_slim  # the alias
+        init = tf_slim.xavier_initializer()
+        scope = tf_slim.arg_scope
+        """, []),
+    ("compat-contrib-without-successor-reported-rest-rewritten", "compat", """
+        import tensorflow as tf
+        dist = tf.contrib.distributions.Normal(0.0, 1.0)
+        hp = tf.contrib.training.HParams(lr=0.1)
+        net = tf.contrib.layers.fully_connected(x, 3)
+        """, """
+        import tensorflow.compat.v1 as tf
+        import tf_slim
+        dist = tf.contrib.distributions.Normal(0.0, 1.0)
+        hp = tf.contrib.training.HParams(lr=0.1)
+        net = tf_slim.fully_connected(x, 3)
+        """, [(2, "contrib_symbol", "tensorflow_probability"), (3, "contrib_symbol", "dict or dataclass")]),
+    ("compat-contrib-unknown-and-bare-reported", "compat", """
+        import tensorflow as tf
+        from tensorflow import contrib
+        from tensorflow.contrib.foo import bar
+        import tensorflow.contrib.slim
+        x = contrib.layers.l2_regularizer(0.1)
+        y = tensorflow.contrib.slim.conv2d
+        z = tf.contrib.layers.python.layers.utils.collect_named_outputs
+        """, """
+        import tensorflow.compat.v1 as tf
+        from tensorflow import contrib
+        from tensorflow.contrib.foo import bar
+        import tensorflow
+        import compat_reg
+        import tf_slim
+        x = compat_reg.l2_regularizer(0.1)
+        y = tf_slim.conv2d
+        z = tf.contrib.layers.python.layers.utils.collect_named_outputs
+        """, [(2, "contrib_import", "one by one"), (3, "contrib_import", "contrib.foo has no known successor"),
+              (7, "contrib_symbol", "write `from tf_slim.layers import utils`")]),
+    ("compat-tf-layers-to-compat_reg-layers", "compat", """
+        import tensorflow as tf
+        h = tf.layers.dense(x, 10, kernel_regularizer=reg)
+        h = tf.compat.v1.layers.dropout(h, 0.5, training=True)
+        layers = tf.layers
+        """, """
+        import tensorflow.compat.v1 as tf
+        import compat_reg.layers
+        h = compat_reg.layers.dense(x, 10, kernel_regularizer=reg)
+        h = compat_reg.layers.dropout(h, 0.5, training=True)
+        layers = compat_reg.layers
+        """, []),
+    ("compat-entry-point-gets-disable-v2-behavior", "compat", """
+        import tensorflow as tf
+
+        x = tf.placeholder(tf.float32, [None, 3])
+        with tf.Session() as sess:
+            pass
+        """, """
+        import tensorflow.compat.v1 as tf
+        tf.disable_v2_behavior()
+
+        x = tf.placeholder(tf.float32, [None, 3])
+        with tf.Session() as sess:
+            pass
+        """, []),
+    ("compat-entry-point-with-from-imports-imports-compat-v1", "compat", """
+        from tensorflow import placeholder, Session, float32
+
+        if __name__ == "__main__":
+            x = placeholder(float32, [None, 3])
+        """, """
+        from tensorflow.compat.v1 import placeholder, Session, float32
+        import tensorflow.compat.v1 as tf
+        tf.disable_v2_behavior()
+
+        if __name__ == "__main__":
+            x = placeholder(float32, [None, 3])
+        """, []),
+    ("compat-commented-tensorflow-import-reported", "compat", """
+        from tensorflow import (placeholder,  # inputs
+                                Session)
+        x = placeholder("float", [None])
+        """, """
+        from tensorflow import (placeholder,  # inputs
+                                Session)
+        x = placeholder("float", [None])
+        """, [(1, "tf1_api", "move the comment out")]),
+    ("compat-library-module-gets-no-disable-v2-behavior", "compat", """
+        import tensorflow as tf
+
+        def inputs():
+            return tf.placeholder(tf.float32, [None, 3])
+        """, """
+        import tensorflow.compat.v1 as tf
+
+        def inputs():
+            return tf.placeholder(tf.float32, [None, 3])
+        """, []),
+    ("compat-local-alias-of-no_regularizer-is-one-site", "compat", """
+        from tensorflow import no_regularizer, get_variable
+        import tf_slim as slim
+
+        def block(x, reg=None):
+            if reg is None:
+                reg = no_regularizer
+            w = get_variable("w", [2], regularizer=reg)
+            return slim.conv2d(x, 3, [3, 3], weights_regularizer=no_regularizer)
+        """, """
+        from tensorflow.compat.v1 import no_regularizer, get_variable
+        import tf_slim as slim
+
+        def block(x, reg=None):
+            if reg is None:
+                reg = no_regularizer
+            w = get_variable("w", [2], regularizer=reg)
+            return slim.conv2d(x, 3, [3, 3], weights_regularizer=no_regularizer)
+        """, []),
     ("compat-keras-only-idioms-reported", "compat", """
         def port(model, tf):
             model.add_loss(lambda: 0.1)
@@ -233,11 +381,17 @@ def test_before_after(target, before, after, reports):
         assert expected in reason
 
 
-def test_rewritten_output_parses_and_is_idempotent():
-    before = _src(CASES[3][2])
-    once = migrate_source(before, "x.py", "keras").new_text
-    twice = migrate_source(once, "x.py", "keras").new_text
-    assert twice == once
+@pytest.mark.parametrize("target,before", [c[1:3] for c in CASES], ids=[c[0] for c in CASES])
+def test_a_second_run_is_a_no_op(target, before):
+    once = migrate_source(_src(before), "x.py", target).new_text
+    assert migrate_source(once, "x.py", target).new_text == once
+
+
+def test_one_span_is_one_site_and_the_local_alias_is_no_site():
+    result = migrate_source(_src(CASES[[c[0] for c in CASES].index(
+        "compat-local-alias-of-no_regularizer-is-one-site")][2]), "x.py", "compat")
+    sites = sorted((f.site.line, f.site.kind) for f in result.findings if f.site.kind != "tf1_api")
+    assert sites == [(6, "no_regularizer"), (7, "variable_regularizer"), (8, "no_regularizer")]
 
 
 def test_tf_bound_to_compat_v1_gets_a_full_tensorflow_import():
@@ -285,3 +439,30 @@ def test_unknown_target_error_names_the_argument():
 def test_unparseable_source_raises_syntax_error():
     with pytest.raises(SyntaxError):
         migrate_source("def f(:\n", "bad.py", "keras")
+
+
+def test_tf1_only_names_are_absent_from_tf2_and_present_in_compat_v1():
+    import tensorflow as tf
+
+    from migration.codemods.to_compat import TF1_ONLY
+    for module, names in TF1_ONLY.items():
+        rest = module.split(".")[1:]
+        tf2, v1 = tf, tf.compat.v1
+        for part in rest:
+            tf2, v1 = getattr(tf2, part), getattr(v1, part)
+        assert [n for n in names if hasattr(tf2, n)] == [], module
+        assert [n for n in names if not hasattr(v1, n)] == [], module
+
+
+def test_tf2_code_keeps_its_tensorflow_import():
+    before = _src("""
+        import tensorflow as tf
+
+        @tf.function
+        def step(model, x):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_sum(model(x)) + tf.add_n(model.losses)
+            return tape.gradient(loss, model.trainable_variables)
+        """)
+    result = migrate_source(before, "x.py", "compat")
+    assert result.new_text == before and result.findings == []

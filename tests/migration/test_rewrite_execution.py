@@ -23,8 +23,8 @@ import pytest
 import tensorflow as tf
 
 from compat_reg import _flavor
-from migration.codemods import rewrite
-from migration.codemods.rewrite import migrate_source
+from migration.codemods import keras_fix, successors, to_compat, to_keras
+from migration.codemods.driver import migrate_source
 from tests.helpers import RTOL_F32, assert_close, np_l2_keras
 
 WEIGHTS = np.array([[0.5, -1.25, 2.0], [-0.75, 0.0, 3.5]], np.float32)
@@ -110,13 +110,29 @@ EXEC_CASES = [
         """), []),
     ("compat-collection-v1", "compat", "v1-names", _src("""
         import tensorflow as tf
+        import tensorflow.compat.v1 as tfv1
         def penalty(w):
             tf.add_to_collection(tf.GraphKeys.REGULARIZATION_LOSSES, 0.5 * tf.reduce_sum(w))
             return tf.add_n(tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES))
         """), _src("""
         import tensorflow as tf
+        import tensorflow.compat.v1 as tfv1
         def penalty(w):
             tf.compat.v1.add_to_collection(tf.compat.v1.GraphKeys.REGULARIZATION_LOSSES, 0.5 * tf.reduce_sum(w))
+            return tf.add_n(tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.REGULARIZATION_LOSSES))
+        """), []),
+    ("compat-tf1-import-switch", "compat", "v1-import", _src("""
+        import tensorflow as tf
+        def penalty(w):
+            with tf.variable_scope("s", regularizer=tf.contrib.layers.l2_regularizer(0.25)):
+                v = tf.get_variable("v", initializer=w)
+            return tf.add_n(tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES))
+        """), _src("""
+        import tensorflow as tf
+        import tf_slim
+        def penalty(w):
+            with tf.compat.v1.variable_scope("s", regularizer=tf_slim.l2_regularizer(0.25)):
+                v = tf.compat.v1.get_variable("v", initializer=w)
             return tf.add_n(tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.REGULARIZATION_LOSSES))
         """), []),
     ("compat-variables-and-getters", "compat", "losses->compat_reg", _src("""
@@ -143,13 +159,14 @@ EXEC_CASES = [
         """), []),
 ]
 
-# Every rule ``rewrite`` implements, and the rows above that execute it.
+# Every rule the transforms implement, and the rows above that execute it.
 RULES = {
-    "l1_regularizer": rewrite._tf1_to_keras, "l2_regularizer": rewrite._tf1_to_keras,
-    "l1_l2_regularizer": rewrite._tf1_to_keras, "sum_regularizer": rewrite._tf1_to_keras,
-    "contrib->compat_reg": rewrite._to_compat_reg, "losses->compat_reg": rewrite._to_compat_reg,
-    "contrib-import": rewrite._contrib_imports, "v1-names": rewrite._rename_v1,
-    "keras-l-keyword": rewrite._keras_fix, "keras-l1_l2-defaults": rewrite._keras_fix,
+    "l1_regularizer": to_keras.transform, "l2_regularizer": to_keras.transform,
+    "l1_l2_regularizer": to_keras.transform, "sum_regularizer": to_keras.transform,
+    "contrib->compat_reg": successors.transform, "losses->compat_reg": to_compat.transform,
+    "contrib-import": successors.transform, "v1-names": to_compat.transform,
+    "v1-import": to_compat.switch_import,
+    "keras-l-keyword": keras_fix.transform, "keras-l1_l2-defaults": keras_fix.transform,
 }
 
 

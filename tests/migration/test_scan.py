@@ -39,6 +39,7 @@ ALL_IDIOMS_SITES = [
     (24, "keras_regularizer"), (25, "apply_regularization"), (27, "manual_l2_penalty"),
     (28, "collection_read"), (29, "collection_write"), (30, "regularization_loss"), (31, "total_loss"),
     (35, "callable_add_loss"), (36, "total_minus_losses"), (46, "collection_read"), (46, "collection_key"),
+    (49, "regularizer_reference"),
 ]
 
 

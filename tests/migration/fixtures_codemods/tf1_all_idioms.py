@@ -44,3 +44,6 @@ def not_sites(tf, regularizers):
 
 def by_key(graph):
     return graph.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES), tf.GraphKeys.REGULARIZATION_LOSSES
+
+
+CONFIG = {"regularizer": tf.contrib.layers.l2_regularizer, "regularizer_params": {"scale": 1e-4}}
