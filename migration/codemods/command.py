@@ -1,8 +1,9 @@
 """``compat-reg scan`` and ``compat-reg migrate``: the command-line verbs.
 
 Exit codes (as every compat-reg verb): 0 success; 1 a negative result — some
-file could not be read or parsed (it is reported and skipped, the rest is still
-processed) or ``--write`` refused a file; 2 usage error.
+file was not read (not a regular file, over ``--max-file-size``, undecodable) or
+could not be parsed (it is reported and skipped, the rest is still processed) or
+``--write`` refused a file; 2 usage error.
 """
 
 import argparse
@@ -15,7 +16,8 @@ from .resolve import package_of
 from .driver import TARGETS, migrate_source
 from .scan import SCHEMA_VERSION, iter_sources, might_contain_sites, parse_error, scan_paths, stderr_progress
 from .exports import tree_exports
-from .write import RefusedWrite, write_file
+from .sources import DEFAULT_MAX_BYTES, parse_size
+from .write import RefusedWrite, plan_writes
 
 EXIT_OK, EXIT_NEGATIVE, EXIT_USAGE = 0, 1, 2
 
@@ -25,8 +27,10 @@ site kinds:
 
 Calls are matched by qualified name through imports (`import tf_slim as s`,
 `from tf_slim.layers import regularizers`, `slim = tf.contrib.slim`, ...), never by text.
-Lines and columns are 1-based. Exit code 1 if a file could not be parsed (it is
-listed and skipped; the rest of the tree is scanned).
+Lines and columns are 1-based. Only regular files of at most --max-file-size are read:
+FIFOs, devices, directories or sockets named *.py, larger or undecodable files are
+listed as skipped with the reason. Exit code 1 if a file was skipped or could not be
+parsed (the rest of the tree is scanned).
 
 examples:
   compat-reg scan src/
@@ -54,9 +58,15 @@ both         tf.keras.regularizers.l2(l=x) -> l2(l2=x) (`l=` is tf_keras-only);
 
 Everything that cannot be proven equal is left unchanged and reported with the reason
 and a suggested fix. Default: print a unified diff and change nothing. --write
-replaces files atomically and refuses files with uncommitted git changes (or outside
-git) unless --force, which keeps the original as FILE.orig. Exit code 1 if a file
-was skipped (unparseable) or refused.
+replaces files atomically, keeping their mode, and writes only files git tracks and
+that are clean: files with uncommitted changes, untracked, ignored, assume-unchanged
+or skip-worktree files, files outside git, read-only and hard-linked files are refused
+unless --force, which first keeps the original as FILE.orig (FILE.orig.1, .2, ... if
+taken: a backup never overwrites anything). A symlink is followed: its target is
+rewritten (once, however many links share it), the link stays a link. Files that are
+not regular (FIFOs, devices) or larger than --max-file-size are skipped. Exit code 1
+if a file was skipped (unreadable, unparseable) or refused. See docs/migrate.md,
+"Write guarantees".
 
 examples:
   compat-reg migrate --to keras src/ | less
@@ -85,7 +95,7 @@ def _one_line(code, limit=70):
 
 
 def run_scan(args):
-    result = scan_paths(args.paths, progress=_progress(args))
+    result = scan_paths(args.paths, progress=_progress(args), max_bytes=args.max_file_size)
     if args.format == "json":
         json.dump({  # docs/schemas/scan.schema.json
             "schema_version": SCHEMA_VERSION,
@@ -115,7 +125,7 @@ def run_migrate(args):
               "--write); add --write, or drop --force to see the diff", file=sys.stderr)
         return EXIT_USAGE
     errors, refused, results = [], [], []
-    sources = [(p, t, e) for p, t, e in iter_sources(args.paths, errors, _progress(args))]
+    sources = [(p, t, e) for p, t, e in iter_sources(args.paths, errors, _progress(args), args.max_file_size)]
     wanted = [p for p, t, _ in sources if might_contain_sites(t) or (
         args.to == "compat" and any(tok in t for tok in COMPAT_TOKENS))]
     parsed = {}
@@ -133,15 +143,21 @@ def run_migrate(args):
         results.append(result)
 
     out = sys.stdout
-    written = []
+    written, same_file = [], []
     changed = [r for r in results if r.changed]
+    # One plan: one batched git query per repository, and symlinks sharing a target are seen together.
+    plan = plan_writes([r.path for r in changed], force=args.force) if args.write else None
     report_progress = _progress(args) if args.write else None
     for i, result in enumerate(changed):
         if report_progress is not None:
             report_progress(i, len(changed), result.path, "wrote")
         if args.write:
+            first = plan.alias_of(result.path)
+            if first is not None:  # a symlink to (or the target of) a file already in this run
+                same_file.append((result.path, first))
+                continue
             try:
-                backup = write_file(result.path, result.new_text, result.encoding, force=args.force)
+                backup = plan.write(result.path, result.new_text, result.encoding, original=result.original)
             except RefusedWrite as exc:
                 refused.append(str(exc))
                 continue
@@ -172,6 +188,10 @@ def run_migrate(args):
                   f"    {_one_line(s.code)}\n    suggestion: {s.suggestion}", file=err)
     for path, backup in written:
         print(f"compat-reg migrate: wrote {path}" + (f" (original kept as {backup})" if backup else ""), file=err)
+    wrote = {path for path, _ in written}
+    for path, first in same_file:
+        outcome = "rewritten once" if first in wrote else f"not written (see {first} below)"
+        print(f"compat-reg migrate: {path} is the same file as {first} (through a symlink): {outcome}", file=err)
     for message in refused:
         print(f"compat-reg migrate: refused: {message}", file=err)
     for error in errors:
@@ -189,6 +209,10 @@ def run_migrate(args):
 def _paths(parser):
     parser.add_argument("paths", nargs="+", metavar="PATH", help="Python files or directories (searched recursively)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress messages on stderr")
+    parser.add_argument("--max-file-size", type=parse_size, default=DEFAULT_MAX_BYTES, metavar="SIZE",
+                        help="skip (and report) files larger than SIZE: bytes, or with K, M or G (default "
+                             f"{DEFAULT_MAX_BYTES >> 20}M); FIFOs, devices and other non-regular files are always "
+                             "skipped")
 
 
 def register(subparsers):
@@ -219,8 +243,9 @@ def register(subparsers):
     migrate.add_argument("--write", action="store_true",
                          help="write the files in place (atomically) instead of printing a diff")
     migrate.add_argument("--force", action="store_true",
-                         help="with --write: also overwrite files with uncommitted git changes or outside git, "
-                              "keeping the original as FILE.orig")
+                         help="with --write: also overwrite files git holds no clean copy of (uncommitted, "
+                              "untracked, ignored, assume-unchanged, skip-worktree, outside git), read-only and "
+                              "hard-linked files, first keeping the original as FILE.orig (or FILE.orig.N)")
     migrate.add_argument("--format", choices=("diff", "json"), default="diff",
                          help="diff (default: unified diff on stdout, reports on stderr) or json (findings)")
     migrate.set_defaults(func=run_migrate)

@@ -3,7 +3,8 @@
 ``scan_source(text, path)`` parses one file with ``ast``, resolves names through
 imports (``resolve.Resolver``) and returns ``Site`` records; ``scan_paths`` walks
 trees, pre-filters files by the sound text test of ``rules.PREFILTER_TOKENS`` and
-reports files that do not parse instead of stopping.
+reports files that are not read (``sources``: regular files under a size cap only)
+or do not parse, instead of stopping.
 
 Calls are matched by the qualified name of the callee (``rules.SYMBOLS``), never
 by their text. Three site kinds are structural, because they are methods on
@@ -13,18 +14,16 @@ objects whose type a static scan cannot know: ``X.add_loss(lambda ...)``,
 
 import ast
 import dataclasses
-import io
 import os
 import sys
-import tokenize
 
 from . import rules
 from .exports import tree_exports
 from .resolve import Resolver, package_of
 from .source_text import SourceText, parse  # noqa: F401 (SourceText re-exported)
+from .sources import DEFAULT_MAX_BYTES, SkippedFile, iter_python_files, read_source  # noqa: F401 (re-exported)
 
 SCHEMA_VERSION = 1  # of `scan --format json` (docs/schemas/scan.schema.json)
-_SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".venv", "venv", ".tox", "node_modules", "build", "dist"})
 
 
 @dataclasses.dataclass
@@ -322,27 +321,6 @@ def scan_source(text, path="<string>", package=None, tree=None, source=None, exp
     return SiteFinder(tree, source, path, package, exports).run(tree)
 
 
-def iter_python_files(paths):
-    """Every ``.py`` file under ``paths`` (files given explicitly are kept as given), sorted."""
-    for path in paths:
-        if os.path.isdir(path):
-            found = []
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith("."))
-                found.extend(os.path.join(root, f) for f in files if f.endswith(".py"))
-            yield from sorted(found)
-        else:
-            yield path
-
-
-def read_source(path):
-    """The text of ``path`` as Python reads it (PEP 263 encoding), with its encoding."""
-    with open(path, "rb") as handle:
-        data = handle.read()
-    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    return data.decode(encoding), encoding
-
-
 class ScanResult:
     """Sites, unparseable files and counts of one scan."""
 
@@ -353,21 +331,23 @@ class ScanResult:
         self.files_parsed = 0
 
 
-def iter_sources(paths, errors, progress=None):
+def iter_sources(paths, errors, progress=None, max_bytes=DEFAULT_MAX_BYTES):
     """Yield ``(path, text, encoding)`` for every Python file under ``paths``.
 
     ``progress(done, total, path)`` is called before each file and once at the end
-    (``path=None``). A file that cannot be read is appended to ``errors`` as a
-    ``FileError`` and skipped.
+    (``path=None``). A file that is not read (not a regular file, over ``max_bytes``,
+    undecodable, unreadable: ``sources.SkippedFile``) is appended to ``errors`` as a
+    ``FileError`` with the reason, and skipped. ``scan`` and ``migrate`` both read
+    through here.
     """
     files = list(iter_python_files(paths))
     for i, path in enumerate(files):
         if progress is not None:
             progress(i, len(files), path)
         try:
-            text, encoding = read_source(path)
-        except (OSError, SyntaxError, UnicodeDecodeError, LookupError) as exc:
-            errors.append(FileError(path, 0, f"cannot read: {exc}"))
+            text, encoding = read_source(path, max_bytes)
+        except SkippedFile as exc:
+            errors.append(FileError(path, 0, exc.reason))
             continue
         yield path, text, encoding
     if progress is not None:
@@ -379,10 +359,11 @@ def parse_error(path, exc):
     return FileError(path, getattr(exc, "lineno", 0) or 0, f"cannot parse: {exc}")
 
 
-def scan_paths(paths, progress=None, prefilter=True):
+def scan_paths(paths, progress=None, prefilter=True, max_bytes=DEFAULT_MAX_BYTES):
     """Scan files and trees; ``progress(done, total, path)`` is called as it goes.
 
-    Files that cannot be read or parsed become ``FileError``s; the rest are scanned.
+    Files that are not read (see ``iter_sources``, ``max_bytes``) or do not parse
+    become ``FileError``s; the rest are scanned.
     """
     result = ScanResult()
 
@@ -391,7 +372,7 @@ def scan_paths(paths, progress=None, prefilter=True):
         if progress is not None:
             progress(done, total, path)
 
-    sources = [(path, text) for path, text, _ in iter_sources(paths, result.errors, counting_progress)]
+    sources = [(path, text) for path, text, _ in iter_sources(paths, result.errors, counting_progress, max_bytes)]
     parsed = {}
     exports = tree_exports(sources, parsed, [p for p, t in sources if not prefilter or might_contain_sites(t)])
     for path, text in sources:

@@ -1,6 +1,6 @@
 """The write guarantees of ``migration.codemods.write`` (issue 11, cases 1 and 6): no byte of a user's file is lost.
 
-Each clause of write.py's docstring (docs/migrate_safety.md) has a test here, on real
+Each clause of write.py's docstring (docs/migrate.md, "Write guarantees") has a test here, on real
 git repositories in temporary directories.
 """
 
