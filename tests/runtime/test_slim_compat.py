@@ -151,14 +151,17 @@ _SLOW = pytest.mark.slow  # large fully connected layers or 299x299 inputs: 5-10
 _KERAS = pytest.mark.keras  # the net uses slim.batch_norm, i.e. tf_keras' legacy layers
 
 # id -> (module, constructor, arg_scope, input size, marks): the tf_slim nets that build with
-# compat enabled (resnet_v1_50 has its own test above), at the smallest input each accepts.
+# compat enabled (resnet_v1_50 has its own test above), at the smallest input each accepts
+# (inception_v2/v3 shrink their last pooling kernel for small inputs; 107 is the smallest input whose
+# Mixed_6e map still fits inception_v3's fixed 5x5 AuxLogits pool;
+# inception_v1, alexnet, vgg and overfeat end in fixed VALID kernels and need their full size).
 # Nets without batch_norm (alexnet, vgg, overfeat) touch no Keras code: not keras-marked.
 NETS = {
     "resnet_v2_50": ("resnet_v2", "resnet_v2_50", "resnet_arg_scope", 32, (_KERAS,)),
     "inception_v1": ("inception_v1", "inception_v1", "inception_v1_arg_scope", 224, (_KERAS,)),
     "alexnet_v2": ("alexnet", "alexnet_v2", "alexnet_v2_arg_scope", 224, ()),
-    "inception_v2": ("inception_v2", "inception_v2", "inception_v2_arg_scope", 224, (_KERAS, _SLOW)),
-    "inception_v3": ("inception_v3", "inception_v3", "inception_v3_arg_scope", 299, (_KERAS, _SLOW)),
+    "inception_v2": ("inception_v2", "inception_v2", "inception_v2_arg_scope", 64, (_KERAS, _SLOW)),
+    "inception_v3": ("inception_v3", "inception_v3", "inception_v3_arg_scope", 107, (_KERAS, _SLOW)),
     "vgg_a": ("vgg", "vgg_a", "vgg_arg_scope", 224, (_SLOW,)),
     "overfeat": ("overfeat", "overfeat", "overfeat_arg_scope", 231, (_SLOW,)),
 }
