@@ -124,7 +124,8 @@ def _scale_tensor(scale, dtype):
 
 
 def _scale_config(scale, arg_name):
-    if isinstance(scale, numbers.Real):
+    if isinstance(scale, numbers.Real) or (getattr(scale, "ndim", None) == 0 and not isinstance(scale, tf.Tensor)
+                                           and not isinstance(scale, tf.Variable)):
         return float(scale)
     raise ValueError(
         f"Cannot serialize a regularizer whose `{arg_name}` is a tensor or variable "

@@ -55,10 +55,19 @@ def test_vector_scale_never_reaches_a_keras_layer(keras):
         keras.layers.Dense(2, kernel_regularizer=compat_reg.l2_regularizer(np.array([0.1, 0.2])))
 
 
-def test_zero_d_numpy_scale_is_a_float(graph):
+def test_zero_d_numpy_scale_behaves_as_in_tf_slim_and_serializes_as_a_float(sess):
+    """tf_slim converts a 0-d array like a tensor: np.array(0.) gives a zero penalty, not None."""
+    w = tf.constant(W1)
     reg = compat_reg.l2_regularizer(np.array(0.5))
-    assert reg.scale == 0.5 and type(reg.scale) is float
     assert reg.get_config() == {"scale": 0.5, "scope": None}
+    zero = compat_reg.l2_regularizer(np.array(0.0))(w)
+    tf1_zero = slim.l2_regularizer(np.array(0.0))(w)
+    assert zero is not None and tf1_zero is not None
+    assert_close(sess.run([reg(w), zero]), [np_l2_tf1(W1, 0.5), 0.0])
+    with pytest.raises(ValueError, match=r"^Setting a scale less than 0 on a regularizer: -0.5\.$"):
+        compat_reg.l2_regularizer(np.array(-0.5))
+    with pytest.raises(ValueError, match=r"^scale cannot be an integer: 1$"):
+        compat_reg.l2_regularizer(np.array(1))
 
 
 # --- configs: validated in from_config and the constructors ---------------------------------------
