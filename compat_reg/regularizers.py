@@ -145,6 +145,21 @@ class Regularizer(_flavor.keras().regularizers.Regularizer):
     """
 
     def __call__(self, weights):
+        if _flavor.is_keras3() and isinstance(weights, _flavor.keras().Variable):
+            return self.keras_penalty(weights)
+        return self.tf1_penalty(weights)
+
+    def keras_penalty(self, weights):
+        """The Keras path: the penalty of a Keras 3 variable, a scalar (never ``None``; Keras sums it).
+
+        The one place Keras 3 weights are dispatched. Today it runs the TF1 ops on the variable
+        (``tf1_penalty`` reads it as a TF tensor and, seeing a Keras 3 variable, returns a scalar
+        zero rather than ``None`` for a disabled regularizer): same values, TF backend only.
+        """
+        return self.tf1_penalty(weights)
+
+    def tf1_penalty(self, weights):
+        """The TF1 path: tf_slim's ops, names and ``None`` for a disabled regularizer in graph mode."""
         raise NotImplementedError
 
     def get_config(self):
@@ -189,7 +204,7 @@ class _ScaledNormRegularizer(Regularizer):
     def norm(self, weights):
         raise NotImplementedError
 
-    def __call__(self, weights):
+    def tf1_penalty(self, weights):
         if _is_static_zero(self.scale) and _disabled_means_none(weights):
             return None
         weights = _as_tensor_input(weights, self)
@@ -257,7 +272,7 @@ class SumRegularizer(Regularizer):
         self.regularizer_list = _members(regularizer_list, "SumRegularizer")
         self.scope = scope
 
-    def __call__(self, weights):
+    def tf1_penalty(self, weights):
         none_if_disabled = _disabled_means_none(weights)
         if weights is not None or not none_if_disabled:  # tf_slim passes None on to the members
             weights = _as_tensor_input(weights, self)

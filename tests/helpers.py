@@ -22,18 +22,22 @@ def np_sum_abs(w):
     return sum(float(np.abs(flat[s:s + _CHUNK].astype(np.float64)).sum()) for s in range(0, flat.size, _CHUNK))
 
 
+def _f64(scale):
+    return np.asarray(scale, np.float64)  # a float32 scale must not pull the float64 sum down to float32
+
+
 def np_l1(w, scale):
-    return scale * np_sum_abs(w)
+    return _f64(scale) * np_sum_abs(w)
 
 
 def np_l2_tf1(w, scale):
     """TF1/contrib L2: scale * sum(w**2) / 2."""
-    return scale * np_sum_squares(w) / 2.0
+    return _f64(scale) * np_sum_squares(w) / 2.0
 
 
 def np_l2_keras(w, scale):
     """Keras L2: scale * sum(w**2)."""
-    return scale * np_sum_squares(w)
+    return _f64(scale) * np_sum_squares(w)
 
 
 def assert_close(actual, expected, rtol=RTOL_F32, atol=0.0, what=""):
