@@ -1,13 +1,15 @@
 """Graph construction for N regularized variables: TF1 vs compat_reg vs bare ``get_variable``.
 
-Three paths build N variables of shape [16] in a fresh ``tf.Graph``:
+Four paths build N variables of shape [16] in a fresh ``tf.Graph``:
 
 * ``bare``       : ``tf.compat.v1.get_variable`` with no regularizer (the baseline);
 * ``tf1``        : ``variable_scope(regularizer=tf_slim.l2_regularizer(s))`` + two
                    ``tf.compat.v1.losses.get_regularization_loss()`` calls (a training
                    loop and a summary each sum the collection);
 * ``compat_reg`` : ``compat_reg.regularized_scope(name, compat_reg.l2_regularizer(s))`` +
-                   the same two ``get_regularization_loss()`` calls.
+                   the same two ``get_regularization_loss()`` calls (the default: one
+                   penalty per variable in the collection, TF1's layout);
+* ``compat_reg_fused``: the same with ``fuse=True`` (one fused sum for the scope, opt-in).
 
 Printed: build time (the minimum over repetitions run round-robin, ``gc.collect()`` before
 each build: on a shared machine load only ever adds time, so the minimum is the best estimate
@@ -21,7 +23,8 @@ Why TF1 is slow: ``get_variable`` calls the regularizer twice at creation (once 
 ``None``, once for the ``_LazyEvalTensor``'s master tensor) and the lazy tensor rebuilds it
 at every conversion, i.e. at every ``get_regularization_loss()``: 4 subgraphs per variable
 here. compat_reg builds one ``L2Loss`` per variable (reusing the read op the variable made
-at creation) and one ``add_n`` for the scope: 1 op per variable over bare's 11, TF1 adds 12.
+at creation): by default 3 ops per variable over bare's 11 (14; each penalty is its own
+collection entry, as in TF1), fused 1 (12: one ``add_n`` for the scope); TF1 adds 12.
 
 The first ``session.run`` is dominated by grappler (TF's graph optimizer) over the fetched
 subgraph (about 3 nodes per variable for compat_reg, 5 for TF1); it grows faster than N for
@@ -66,15 +69,23 @@ def _tf1(n):
     return tf.compat.v1.losses.get_regularization_loss()
 
 
-def _compat_reg(n):
-    with compat_reg.regularized_scope("net", compat_reg.l2_regularizer(SCALE)):
+def _regularized_scope(n, fuse):
+    with compat_reg.regularized_scope("net", compat_reg.l2_regularizer(SCALE), fuse=fuse):
         for i in range(n):
             tf.compat.v1.get_variable(f"v{i}", SHAPE)
     tf.compat.v1.losses.get_regularization_loss()
     return tf.compat.v1.losses.get_regularization_loss()
 
 
-PATHS = {"bare": _bare, "compat_reg": _compat_reg, "tf1": _tf1}  # tf1 last: its big graphs' teardown
+def _compat_reg(n):
+    return _regularized_scope(n, fuse=False)
+
+
+def _compat_reg_fused(n):
+    return _regularized_scope(n, fuse=True)
+
+
+PATHS = {"bare": _bare, "compat_reg": _compat_reg, "compat_reg_fused": _compat_reg_fused, "tf1": _tf1}  # tf1 last: its big graphs' teardown
 # would otherwise fall on the next path's timing
 
 
@@ -148,7 +159,7 @@ def main(argv=None):
                 else:
                     prev[0].append(build)
 
-    print(f"{'N':>6} {'path':<11} {'build s':>9} {'x bare':>7} {'ops/var':>8} {'L2Loss ops':>11} "
+    print(f"{'N':>6} {'path':<16} {'build s':>9} {'x bare':>7} {'ops/var':>8} {'L2Loss ops':>11} "
           f"{'first run s':>12} {'no dep-opt s':>13}")
 
     def cell(t, width):
@@ -159,19 +170,19 @@ def main(argv=None):
         for path in PATHS:
             builds, (l2_ops, ops_per_var), run, run_nodep = results[(path, n)]
             b = min(builds)
-            print(f"{n:>6} {path:<11} {b:9.3f} {b / bare:7.2f} {ops_per_var:8.2f} {l2_ops:>11} "
+            print(f"{n:>6} {path:<16} {b:9.3f} {b / bare:7.2f} {ops_per_var:8.2f} {l2_ops:>11} "
                   f"{cell(run, 12)} {cell(run_nodep, 13)}")
     print()
     for path in PATHS:
         pts = [(n, min(results[(path, n)][0])) for n in ns if (path, n) in results]
         k_build = growth_exponent([n for n, _ in pts], [t for _, t in pts])
-        line = f"growth exponent {path:<11} build N^{k_build:.2f}"
+        line = f"growth exponent {path:<16} build N^{k_build:.2f}"
         runs = [(n, results[(path, n)][2]) for n in ns if (path, n) in results and results[(path, n)][2]]
         if runs:
             k_run = growth_exponent([n for n, _ in runs], [t for _, t in runs])
             line += f"   first run N^{k_run:.2f}"
         print(line)
-    for path in ("tf1", "compat_reg"):
+    for path in ("tf1", "compat_reg", "compat_reg_fused"):
         ratios = [min(results[(path, n)][0]) / min(results[("bare", n)][0])
                   for n in ns if (path, n) in results]
         print(f"{path} build / bare build, worst over N: {max(ratios):.2f}x")
