@@ -159,7 +159,7 @@ def _run_check(args):
             )
     from . import _losses
     from . import _matching
-    from ._sides import UsageError
+    from .sides import UsageError
     from .checker import check_equivalence
 
     if args.steps < 0:

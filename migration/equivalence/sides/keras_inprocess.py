@@ -1,0 +1,342 @@
+"""The new side: a Keras model (Keras 3 or tf_keras, the active flavor) in this process.
+
+Regularization is ``sum(model.losses)`` after a call on the inputs; total = data
+loss + that sum (Keras 3's ``compute_loss`` and tf_keras'
+``compiled_loss(regularization_losses=model.losses)`` both add it). The step uses
+the model's own compiled optimizer if it has one, else the Keras optimizer that
+reproduces the TF1 one (``optimizers.Spec.make_keras``; RMSprop's velocity slots
+set to TF1's 1.0). A model that overrides ``train_step`` is stepped through
+``train_on_batch`` so its own training logic is what is checked. Under a strategy
+the checker's step runs ``strategy.run`` with the data loss and
+``tf.nn.scale_regularization_loss(sum(model.losses))`` per replica.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from compat_reg import _flavor
+from compat_reg import _graph_walk
+from compat_reg._internals import keras3 as _keras3_internals
+from compat_reg._internals import tf_keras as _tf_keras_internals
+from . import LossInfo
+from . import first_output
+
+
+def _internals():
+    return _keras3_internals if _flavor.is_keras3() else _tf_keras_internals
+
+
+def _tf_variable(v):
+    """The ``tf.Variable`` behind a Keras 3 variable (tf_keras weights are ``tf.Variable``)."""
+    return v if isinstance(v, tf.Variable) else v.value
+
+
+def keras_name(v):
+    """A Keras weight's name: Keras 3 ``path`` (``dense/kernel``), tf_keras ``name`` without ``:0``."""
+    name = getattr(v, "path", None) or v.name
+    return name[:-2] if name.endswith(":0") else name
+
+
+def _overrides_train_step(model):
+    base = _flavor.keras().Model
+    return getattr(type(model), "train_step", None) is not getattr(base, "train_step", None)
+
+
+def _scheduled_learning_rate(opt):
+    """The rate a ``LearningRateSchedule`` gives the optimizer's next step, or ``None`` for a constant rate."""
+    cfg = opt.get_config().get("learning_rate")
+    if not isinstance(cfg, dict):  # a constant rate (a float)
+        return None
+    schedule = _flavor.keras().optimizers.schedules.deserialize(cfg)
+    return float(np.asarray(schedule(int(np.asarray(opt.iterations)))))
+
+
+class KerasSide:
+    """The in-process Keras side of a check (implements ``sides.NewSide``)."""
+
+    label = "new"
+
+    def __init__(self, model, inputs, loss_fn, optimizer, training=False, strategy=None):
+        self.model, self.inputs, self.training, self.strategy = model, inputs, training, strategy
+        self._loss_fn = loss_fn
+        self._choice = optimizer  # an optimizers.Choice: what to build when the model has none
+        self.x = tf.constant(inputs)
+        out = first_output(self._call(), "the new model")
+        self.outputs_shape = tuple(np.asarray(out).shape)
+        self.weights = list(model.weights)
+        n_first = len(self.weights)
+        self._call()
+        self.created_twice = len(model.weights) - n_first
+        self.names = [keras_name(v) for v in self.weights]
+        dup = sorted({n for n in self.names if self.names.count(n) > 1})
+        if dup:
+            # Keras 3 paths are unique per model; tf_keras names may repeat across nested models.
+            self.names = [f"{n}#{i}" if n in dup else n for i, n in enumerate(self.names)]
+        self.by_name = dict(zip(self.names, self.weights))
+        self.shapes = {n: tuple(v.shape) for n, v in self.by_name.items()}
+        # Membership in trainable_weights, not Variable.trainable: tf_keras keeps a frozen
+        # layer's variables trainable=True and only moves them to non_trainable_weights.
+        trainable_ids = {id(w) for w in model.trainable_weights}
+        self.trainable = {n: id(v) in trainable_ids for n, v in self.by_name.items()}
+        self.custom_train_step = _overrides_train_step(model)
+        compiled = getattr(model, "optimizer", None)
+        self.optimizer = compiled if compiled is not None and not isinstance(compiled, str) else None
+        self.optimizer_from_model = self.optimizer is not None
+        self.losses = None
+
+    # -- calls
+    def _call(self):
+        return self.model(self.x, training=self.training)
+
+    def set_targets(self, targets):
+        self.targets = targets
+        self.t = tf.constant(targets)
+        self.losses = self._loss_infos()
+
+    def _loss_infos(self):
+        """Which weights (and whether the inputs) each ``model.losses`` entry reads.
+
+        Traces ``model(x); model.losses`` once in a ``tf.function`` and walks each
+        loss back through the function graph (``compat_reg._graph_walk``, control
+        inputs too) to the captured variable handles and the input placeholder
+        (layers that wrap their eager path in their own ``tf.function``, like
+        ``TF1Layer``, build inline while traced, so the walk sees through them). A
+        nested function call op is opaque and counts as reading all its inputs. If
+        the traced losses do not match the eager ones, falls back to
+        ``GradientTape`` connectivity with non-zero gradients.
+        """
+        try:
+            infos = self._loss_infos_traced()
+        except Exception:  # noqa: BLE001 - any tracing problem: use the tape instead
+            infos = None
+        return infos if infos is not None else self._loss_infos_tape()
+
+    def _loss_infos_traced(self):
+        holder = {}
+
+        def fn(x):
+            self.model(x, training=self.training)
+            holder["losses"] = [tf.convert_to_tensor(l) for l in self.model.losses]
+            return holder["losses"]
+
+        concrete = tf.function(fn, autograph=False).get_concrete_function(tf.TensorSpec(self.x.shape, self.x.dtype))
+        graph = concrete.graph
+        handles = {}
+        for n, v in self.by_name.items():
+            handle = getattr(_tf_variable(v), "handle", None)
+            if handle is not None:
+                handles[id(handle)] = n
+        captured = {internal.op.name: handles[id(external)] for external, internal in graph.captures
+                    if id(external) in handles}
+        input_ops = {t.op.name for t in graph.inputs[: len(tf.nest.flatten(self.x))]}
+        traced = [float(v) for v in concrete(self.x)]
+        self._call()
+        eager = [float(l) for l in self.model.losses]
+        if len(traced) != len(eager) or not np.allclose(traced, eager, rtol=1e-5, atol=1e-12):
+            return None
+        order = {n: i for i, n in enumerate(self.names)}
+
+        def is_leaf(op):
+            return op.name in captured or op.name in input_ops
+
+        infos = []
+        for i, loss in enumerate(holder["losses"]):
+            leaves = _graph_walk.reached(loss.op, is_leaf, control_inputs=True)
+            found = {captured[op.name] for op in leaves if op.name in captured}
+            reads_inputs = any(op.name in input_ops for op in leaves)
+            infos.append(LossInfo(f"model.losses[{i}]", tuple(sorted(found, key=order.get)), reads_inputs))
+        return infos
+
+    def _loss_infos_tape(self):
+        tf_vars = [_tf_variable(v) for v in self.weights]
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(self.x)
+            for v in tf_vars:
+                tape.watch(v)
+            self._call()
+            losses = list(self.model.losses)
+
+        def reads(g):
+            return g is not None and bool(np.any(np.asarray(tf.convert_to_tensor(g))))
+
+        infos = []
+        for i, loss in enumerate(losses):
+            grads = tape.gradient(loss, [self.x] + tf_vars, unconnected_gradients=tf.UnconnectedGradients.NONE)
+            names = tuple(n for n, g in zip(self.names, grads[1:]) if reads(g))
+            infos.append(LossInfo(f"model.losses[{i}]", names, reads(grads[0])))
+        del tape
+        return infos
+
+    def values(self):
+        return {n: np.asarray(_tf_variable(v).numpy()) for n, v in self.by_name.items()}
+
+    def assign(self, values):
+        for name, value in values.items():
+            self.by_name[name].assign(value)
+
+    def evaluate(self):
+        out = first_output(self._call(), "the new model")
+        regs = [float(r) for r in self.model.losses]
+        data = float(self._loss_fn(self.t, out))
+        return {"outputs": np.asarray(out), "data": data, "reg_values": regs}
+
+    def reg_values(self):
+        self._call()
+        return [float(r) for r in self.model.losses]
+
+    def replica_reg_values(self, indices):
+        dataset = tf.data.Dataset.from_tensor_slices(self.inputs).batch(len(self.inputs))
+        for x in self.strategy.experimental_distribute_dataset(dataset):
+            def replica_fn(x):
+                self.model(x, training=self.training)
+                losses = list(self.model.losses)
+                return tf.stack([tf.cast(losses[i], tf.float32) for i in indices])
+
+            per_replica = self.strategy.run(replica_fn, args=(x,))
+            return [np.asarray(v) for v in self.strategy.experimental_local_results(per_replica)]
+        return []
+
+    # -- the optimizer
+    def ensure_optimizer(self):
+        """The optimizer the steps use: the model's own, or the Keras one that reproduces TF1's."""
+        if self.optimizer is None:
+            make = lambda: self._choice.spec.make_keras(self._choice.learning_rate, self._choice.params)  # noqa: E731
+            if self.strategy is not None:
+                with self.strategy.scope():
+                    self.optimizer = make()
+            else:
+                self.optimizer = make()
+            self._init_slots()
+        return self.optimizer
+
+    def _init_slots(self):
+        """Start the slots Keras has no argument for at TF1's value (RMSProp's mean square at 1.0)."""
+        init = self._choice.spec.keras_slot_init
+        if not init or self.custom_train_step:
+            return
+        variables = [v for _, v in self._trainable_pairs()]
+        if self.strategy is not None:
+            with self.strategy.scope():
+                self.optimizer.build(variables)
+        else:
+            self.optimizer.build(variables)
+        for v in self.optimizer.variables:
+            for slot, value in init.items():
+                if slot in keras_name(v):
+                    v.assign(np.full(v.shape, value, np.float32))
+
+    def slot_values(self, slot):
+        """Values of the optimizer's variables named ``*slot*`` (built first), flattened; ``None`` if none."""
+        opt = self.ensure_optimizer()
+        found = [v for v in opt.variables if slot in keras_name(v)]
+        if not found:  # not built yet (a compiled optimizer builds at its first step)
+            opt.build([v for _, v in self._trainable_pairs()])
+            found = [v for v in opt.variables if slot in keras_name(v)]
+        return np.concatenate([np.asarray(_tf_variable(v).numpy()).ravel() for v in found]) if found else None
+
+    def weight_decay(self):
+        opt = self.optimizer
+        wd = getattr(opt, "weight_decay", None) if opt is not None else None
+        if not wd:
+            return {}
+        decays = _internals().optimizer_decays_variable
+        return {n: float(wd) for n, v in self.by_name.items() if self.trainable[n] and decays(opt, v)}
+
+    def optimizer_is_plain_sgd(self):
+        opt = self.optimizer
+        if opt is None:
+            return self._choice.name == "sgd"
+        return (type(opt).__name__ == "SGD" and not float(getattr(opt, "momentum", 0.0) or 0.0)
+                and not getattr(opt, "nesterov", False))
+
+    def optimizer_config(self):
+        opt = self.ensure_optimizer()
+        return {"class": type(opt).__name__, **opt.get_config()}
+
+    def scheduled_learning_rate(self):
+        """The scheduled rate of the next step, or ``None`` when the rate is constant."""
+        return _scheduled_learning_rate(self.ensure_optimizer())
+
+    def describe_optimizer(self):
+        opt = self.ensure_optimizer()
+        cfg = opt.get_config()
+        keys = [k for k in ("learning_rate", "momentum", "nesterov", "beta_1", "beta_2", "rho", "epsilon",
+                            "initial_accumulator_value", "centered", "weight_decay")
+                if k in cfg and cfg.get(k) not in (None, 0.0, False)]
+        args = ", ".join(f"{k}={_fmt(cfg[k])}" for k in keys)
+        origin = " (the model's compiled optimizer)" if self.optimizer_from_model else ""
+        via = " via the model's own train_step (train_on_batch)" if self.custom_train_step else ""
+        return f"{type(opt).__name__}({args}){origin}{via}"
+
+    # -- gradients and steps
+    def _trainable_pairs(self):
+        return [(n, v) for n, v in self.by_name.items() if self.trainable[n]]
+
+    def gradients(self):
+        pairs = self._trainable_pairs()
+        tf_vars = [_tf_variable(v) for _, v in pairs]
+        # Two first-order tapes rather than one persistent tape: a persistent tape makes
+        # TensorFlow build higher-order forward/backward functions for every tf.function
+        # the model calls (e.g. TF1Layer's), which costs as much as a fresh trace.
+        g = []
+        for which in ("data", "reg"):
+            with tf.GradientTape() as tape:
+                for v in tf_vars:
+                    tape.watch(v)
+                out = first_output(self._call(), "the new model")
+                if which == "data":
+                    y = tf.cast(self._loss_fn(self.t, out), tf.float32)
+                else:
+                    losses = list(self.model.losses)
+                    y = tf.math.add_n([tf.cast(l, tf.float32) for l in losses]) if losses else tf.constant(0.0)
+            g.append(tape.gradient(y, tf_vars))
+        result = {}
+        for i, (n, v) in enumerate(pairs):
+            d, r = (np.zeros(v.shape, np.float32) if gi[i] is None else np.asarray(tf.convert_to_tensor(gi[i]))
+                    for gi in g)
+            result[n] = (d, r, d + r)  # the total's gradient is the sum (linearity), as on the old side
+        return result
+
+    def step(self):
+        opt = self.ensure_optimizer()
+        if self.custom_train_step:
+            if not _internals().model_is_compiled(self.model) or getattr(self.model, "optimizer", None) is None:
+                self.model.compile(optimizer=opt, loss=self._loss_fn, jit_compile=False)
+            self.model.train_on_batch(self.inputs, self.targets)
+            return
+        variables = [v for _, v in self._trainable_pairs()]
+        if self.strategy is None:
+            grads = self._grads_one(variables, self.x, self.t, 1)
+            opt.apply_gradients(zip(grads, variables))
+            return
+        replicas = self.strategy.num_replicas_in_sync
+        dataset = tf.data.Dataset.from_tensor_slices((self.inputs, self.targets)).batch(len(self.inputs))
+        for x, t in self.strategy.experimental_distribute_dataset(dataset):
+            def replica_step(x, t):
+                grads = self._grads_one(variables, x, t, replicas)
+                opt.apply_gradients(zip(grads, variables))
+
+            self.strategy.run(replica_step, args=(x, t))
+
+    def _grads_one(self, variables, x, t, replicas):
+        with tf.GradientTape() as tape:
+            out = first_output(self.model(x, training=self.training), "the new model")
+            data = tf.cast(self._loss_fn(t, out), tf.float32) / replicas
+            losses = list(self.model.losses)
+            reg = tf.math.add_n([tf.cast(l, tf.float32) for l in losses]) if losses else tf.constant(0.0)
+            if replicas > 1:
+                reg = tf.nn.scale_regularization_loss(reg)
+            total = data + reg
+        grads = tape.gradient(total, [_tf_variable(v) for v in variables])
+        return [tf.zeros_like(_tf_variable(v)) if g is None else g for g, v in zip(grads, variables)]
+
+    def close(self):
+        pass
+
+
+def _fmt(v):
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, dict):
+        return v.get("class_name", "schedule")
+    return repr(v)
