@@ -181,6 +181,9 @@ def run(quick=False, progress=None):
         "tf_slim": getattr(tf_slim, "__version__", "1.1.0"),
     }
     rows = conventions()
+    if progress:
+        for r in rows:
+            progress(f"[selftest] {'holds' if r.holds else 'NO   '} {r.convention}: measured {r.measured}")
     results = []
     if not quick:
         replicas = cases_mod.replicas_available()

@@ -35,3 +35,14 @@ def test_report_fails_when_a_convention_does_not_hold():
     assert not report.ok
     text = report.format_table()
     assert "SELFTEST FAILED" in text and "NO" in text
+
+
+@pytest.mark.keras
+def test_selftest_logs_each_convention_and_quiet_silences_it(capsys):
+    assert main(["selftest", "--quick"]) == 0
+    cap = capsys.readouterr()
+    n_rows = len(selftest.conventions())
+    logged = [line for line in cap.err.splitlines() if line.startswith("[selftest] holds ")]
+    assert len(logged) == n_rows, cap.err
+    assert main(["selftest", "--quick", "-q"]) == 0
+    assert capsys.readouterr().err == ""
