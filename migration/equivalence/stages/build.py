@@ -9,6 +9,7 @@ from ..result import PASS
 from ..sides import UsageError
 from ..sides import UserCodeError
 from ..sides.keras_inprocess import KerasSide
+from ..sides.keras_inprocess import switch_off_dropout
 from ..sides.tf1_graph import GraphSide
 from . import StageCheck
 
@@ -19,6 +20,7 @@ def run(ctx, record):
         raise UsageError(f"OLD must be a TF1 model function fn(inputs) -> outputs, got {type(spec.old_fn).__name__}.")
     ctx.old = GraphSide(spec.old_fn, spec.inputs, spec.loss_fn, spec.optimizer)
     model = make_model(spec.new_arg, spec.strategy)
+    dropout = switch_off_dropout(model) if spec.training else []
     try:
         ctx.new = KerasSide(model, spec.inputs, spec.loss_fn, spec.optimizer, training=spec.training,
                             strategy=spec.strategy)
@@ -32,6 +34,11 @@ def run(ctx, record):
     except Exception as e:  # noqa: BLE001 - the user's model raised: reported as theirs
         raise UserCodeError(f"NEW {_label(spec.new_arg)!r}", e) from e
     old, new = ctx.old, ctx.new
+    if dropout:
+        ctx.result.info["dropout"] = (
+            f"switched off on the new side for the check (rate 0): {', '.join(dropout)}; the two sides cannot "
+            "draw the same dropout masks")
+    random_ops = old.random_ops() if spec.training else []
     if spec.targets is None:
         spec.targets = _losses.seeded_targets(spec.loss, old.outputs_shape)
     spec.targets = np.asarray(spec.targets)
@@ -40,6 +47,12 @@ def run(ctx, record):
     problems = []
     if old.outputs_shape != new.outputs_shape:
         problems.append(f"output shapes differ: old {old.outputs_shape}, new {new.outputs_shape}")
+    if random_ops:
+        problems.append(
+            f"the TF1 outputs depend on random ops in training mode ({', '.join(random_ops[:3])}"
+            f"{' ...' if len(random_ops) > 3 else ''}): dropout cannot draw the same masks on both sides. Build "
+            "OLD with its dropout off for the check (keep_prob=1.0, or slim.dropout(..., is_training=False)); "
+            "the checker switches the new side's dropout off itself")
     if new.created_twice:
         problems.append(
             f"the new model created {new.created_twice} more weight(s) on its second call; "
