@@ -7,12 +7,14 @@ Baseline ("build + 1 step"), measured in the same run:
 Check: ``check_equivalence(old, new, steps=1)`` — all six stages.
 Target (issue 13 item 4): check <= 1.5x the baseline.
 
-Where the check's extra time goes on resnet_v1_50 (cProfile, Keras 3, one run): the TF1
-function is traced 5 times (the TF1 side once; the TF1Layer port four times: the functional
-construction, its first eager call, the checker's traced ``model(x); model.losses`` that finds
-which variables each loss reads, and once more under the gradient tapes), about 5.4 s each;
-the regularization stage's probes (about a dozen forward passes per side) and the gradients
-stage's two tapes make most of the rest.
+Where the check's extra time goes on resnet_v1_50 (cProfile, Keras 3): the TF1 function was
+traced 5 times (the TF1 side once; the TF1Layer port four times: twice by the functional
+construction, once by its first eager call, once by the checker's traced ``model(x);
+model.losses`` that finds which variables each loss reads), about 4 s each. A built model in
+inference mode now runs every forward pass of the check (probes, gradients, steps) through that
+one concrete function, so the port is traced three times, as in the baseline (construction
+twice + ``train_on_batch``); the rest is the regularization stage's probes (about a dozen
+forward passes per side) and the gradients stage's two tapes.
 
 Models: the demo (examples/demo_tf1_model.py vs examples/demo_keras_port.py) and
 tf_slim.nets.resnet_v1.resnet_v1_50 (graph mode, 32x32, 10 classes, weight decay 1e-4)

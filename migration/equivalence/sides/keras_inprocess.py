@@ -87,12 +87,22 @@ class KerasSide:
         self._loss_fn = loss_fn
         self._choice = optimizer  # an optimizers.Choice: what to build when the model has none
         self.x = tf.constant(inputs)
-        out = first_output(self._call(), "the new model")
+        self._traced = None
+        n_built = len(model.weights)
+        if not training and strategy is None and getattr(model, "built", False) and not _overrides_train_step(model):
+            try:
+                self._trace()
+            except Exception:  # noqa: BLE001 - a model that cannot be traced (creates weights per call) runs eagerly
+                self._traced = None
+                n_built = len(model.weights)
+        out, _ = self._forward()
         self.outputs_shape = tuple(np.asarray(out).shape)
+        n_first = len(model.weights)
+        self._forward()
+        # A built model that still creates weights when called creates them once per call: in
+        # the traced path the trace was that (second) call.
+        self.created_twice = len(model.weights) - (n_built if self._traced is not None else n_first)
         self.weights = list(model.weights)
-        n_first = len(self.weights)
-        self._call()
-        self.created_twice = len(model.weights) - n_first
         self.names = [keras_name(v) for v in self.weights]
         dup = sorted({n for n in self.names if self.names.count(n) > 1})
         if dup:
@@ -127,6 +137,35 @@ class KerasSide:
             v.assign(value)
         return out
 
+    def _trace(self):
+        """Trace ``model(x); model.losses`` once; every later forward pass runs that concrete function.
+
+        A built model in inference mode needs no eager call: tracing it once here (a
+        ``TF1Layer`` traces its TF1 function inline) serves the forward passes, the
+        probes, the gradients and the steps, and its graph tells which variables each loss
+        reads — one trace of the model instead of two (eager call + loss-reading trace).
+        """
+        holder = {}
+
+        def fn(x):
+            out = first_output(self.model(x, training=False), "the new model")
+            holder["losses"] = [tf.convert_to_tensor(l) for l in self.model.losses]
+            return out, holder["losses"]
+
+        concrete = tf.function(fn, autograph=False).get_concrete_function(tf.TensorSpec(self.x.shape, self.x.dtype))
+        self._traced = (concrete, holder["losses"])
+
+    def _forward(self, x=None):
+        """``(outputs, [regularization loss tensors])`` at the current weights, on ``x`` (default: the inputs)."""
+        if self._traced is not None and x is None:
+            out, losses = self._traced[0](self.x)
+            return out, list(losses)
+        if x is not None:
+            out = first_output(self.model(x, training=self.training), "the new model")
+            return out, list(self.model.losses)
+        out = first_output(self._call(), "the new model")
+        return out, list(self.model.losses)
+
     def set_targets(self, targets):
         self.targets = targets
         self.t = tf.constant(targets)
@@ -152,13 +191,16 @@ class KerasSide:
 
     def _loss_infos_traced(self):
         holder = {}
+        if self._traced is not None:
+            concrete, holder["losses"] = self._traced
+        else:
+            def fn(x):
+                self.model(x, training=self.training)
+                holder["losses"] = [tf.convert_to_tensor(l) for l in self.model.losses]
+                return holder["losses"]
 
-        def fn(x):
-            self.model(x, training=self.training)
-            holder["losses"] = [tf.convert_to_tensor(l) for l in self.model.losses]
-            return holder["losses"]
-
-        concrete = tf.function(fn, autograph=False).get_concrete_function(tf.TensorSpec(self.x.shape, self.x.dtype))
+            concrete = tf.function(fn, autograph=False).get_concrete_function(
+                tf.TensorSpec(self.x.shape, self.x.dtype))
         graph = concrete.graph
         handles = {}
         for n, v in self.by_name.items():
@@ -168,11 +210,12 @@ class KerasSide:
         captured = {internal.op.name: handles[id(external)] for external, internal in graph.captures
                     if id(external) in handles}
         input_ops = {t.op.name for t in graph.inputs[: len(tf.nest.flatten(self.x))]}
-        traced = [float(v) for v in concrete(self.x)]
-        self._call()
-        eager = [float(l) for l in self.model.losses]
-        if len(traced) != len(eager) or not np.allclose(traced, eager, rtol=1e-5, atol=1e-12):
-            return None
+        if self._traced is None:  # the eager losses must be the traced ones, else trust the tape
+            traced = [float(v) for v in concrete(self.x)]
+            self._call()
+            eager = [float(l) for l in self.model.losses]
+            if len(traced) != len(eager) or not np.allclose(traced, eager, rtol=1e-5, atol=1e-12):
+                return None
         order = {n: i for i, n in enumerate(self.names)}
 
         def is_leaf(op):
@@ -223,14 +266,13 @@ class KerasSide:
             self.by_name[name].assign(value)
 
     def evaluate(self):
-        out = first_output(self._call(), "the new model")
-        regs = [float(r) for r in self.model.losses]
+        out, losses = self._forward()
+        regs = [float(r) for r in losses]
         data = float(self._loss_fn(self.t, out))
         return {"outputs": np.asarray(out), "data": data, "reg_values": regs}
 
     def reg_values(self):
-        self._call()
-        return [float(r) for r in self.model.losses]
+        return [float(r) for r in self._forward()[1]]
 
     def replica_reg_values(self, indices):
         dataset = tf.data.Dataset.from_tensor_slices(self.inputs).batch(len(self.inputs))
@@ -331,11 +373,10 @@ class KerasSide:
             with tf.GradientTape() as tape:
                 for v in tf_vars:
                     tape.watch(v)
-                out = first_output(self._call(), "the new model")
+                out, losses = self._forward()
                 if which == "data":
                     y = tf.cast(self._loss_fn(self.t, out), tf.float32)
                 else:
-                    losses = list(self.model.losses)
                     y = tf.math.add_n([tf.cast(l, tf.float32) for l in losses]) if losses else tf.constant(0.0)
             g.append(tape.gradient(y, tf_vars))
         result = {}
@@ -368,9 +409,8 @@ class KerasSide:
 
     def _grads_one(self, variables, x, t, replicas):
         with tf.GradientTape() as tape:
-            out = first_output(self.model(x, training=self.training), "the new model")
+            out, losses = self._forward(None if replicas == 1 and self._traced is not None else x)
             data = tf.cast(self._loss_fn(t, out), tf.float32) / replicas
-            losses = list(self.model.losses)
             reg = tf.math.add_n([tf.cast(l, tf.float32) for l in losses]) if losses else tf.constant(0.0)
             if replicas > 1:
                 reg = tf.nn.scale_regularization_loss(reg)
