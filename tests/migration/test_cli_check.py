@@ -123,3 +123,131 @@ def test_plot_without_trajectories_says_how_to_get_them(tmp_path):
     empty = CheckResult(stages=[Stage("build", "fail", "output shapes differ")], tolerances={})
     with pytest.raises(ValueError, match="recorded no loss trajectories .* rerun with steps >= 1 and record_trajectories=True"):
         plot_loss_curves(empty, str(tmp_path / "x.png"))
+
+
+# ---------------------------------------------------------------- the CLI contract (issue 11, section 4)
+
+USER_MODULE = '''
+import numpy as np
+import tensorflow as tf
+
+
+def old_raises(x):
+    raise RuntimeError("boom in the old model")
+
+
+def new_raises():
+    return {}["no such layer"]
+
+
+def old_dense(x):
+    w = tf.compat.v1.get_variable("dense/weights", [3, 2])
+    return tf.matmul(x, w)
+
+
+def new_raises_in_a_later_stage():
+    from compat_reg import _flavor
+
+    keras = _flavor.keras()
+
+    class Flaky(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.d = keras.layers.Dense(2, use_bias=False, name="dense")
+            self.calls = 0
+
+        def call(self, x, training=None):
+            self.calls += 1
+            if self.calls > 6:
+                raise RuntimeError("flaky call")
+            return self.d(x)
+
+    return Flaky()
+'''
+
+
+@pytest.fixture
+def user_modules(tmp_path, monkeypatch):
+    (tmp_path / "cr_user_code.py").write_text(USER_MODULE)
+    (tmp_path / "cr_user_import_raises.py").write_text("raise RuntimeError('boom at import')\n")
+    (tmp_path / "cr_user_syntax.py").write_text("def f(:\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return tmp_path
+
+
+BAD_NUMBERS = [
+    ("rtol-negative", ["--rtol", "-1"], "--rtol must be a finite number >= 0, received -1.0"),
+    ("rtol-nan", ["--rtol", "nan"], "--rtol must be a finite number >= 0, received nan"),
+    ("atol-inf", ["--atol", "inf"], "--atol must be a finite number >= 0, received inf"),
+    ("learning-rate-zero", ["--learning-rate", "0"], "--learning-rate must be a finite number > 0, received 0.0"),
+    ("steps-negative", ["--steps", "-1"], "--steps must be >= 0, received -1"),
+    ("shape-zero", ["--input-shape", "0,3"], "--input-shape '0,3' must be positive integers"),
+    ("inputs-missing-file", ["--inputs", "/nonexistent/x.npz"], "--inputs '/nonexistent/x.npz': no such file"),
+]
+
+
+@pytest.mark.parametrize("extra,message", [c[1:] for c in BAD_NUMBERS], ids=[c[0] for c in BAD_NUMBERS])
+def test_bad_arguments_exit_2_before_any_user_code_is_imported(extra, message, user_modules, capsys):
+    """The OLD module would raise at import (exit 3): exit 2 proves the arguments were checked first."""
+    argv = ["check", "cr_user_import_raises:f", GOOD]
+    if not any(a in ("--input-shape", "--inputs") for a in extra):
+        argv += ["--input-shape", "4,3"]
+    assert main(argv + extra) == 2
+    err = capsys.readouterr().err
+    assert message in err, err
+    assert "boom at import" not in err
+
+
+def test_report_into_an_unwritable_place_exits_2_up_front(user_modules, tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    argv = ["check", "cr_user_import_raises:f", GOOD, "--input-shape", "4,3"]
+    assert main(argv + ["--report", str(blocker)]) == 2
+    assert f"--report {str(blocker)!r} is a file" in capsys.readouterr().err
+    assert main(argv + ["--report", str(blocker / "sub")]) == 2
+    assert f"--report {str(blocker / 'sub')!r} is not writable" in capsys.readouterr().err
+
+
+USER_CODE_ERRORS = [
+    ("old-raises", ["cr_user_code:old_raises", GOOD], "RuntimeError: boom in the old model",
+     "error in your code: OLD 'old_raises' raised RuntimeError: boom in the old model"),
+    ("new-raises", ["cr_user_code:old_dense", "cr_user_code:new_raises"], "KeyError: 'no such layer'",
+     "error in your code: NEW 'new_raises' raised KeyError"),
+    ("new-raises-in-a-later-stage", ["cr_user_code:old_dense", "cr_user_code:new_raises_in_a_later_stage"],
+     "RuntimeError: flaky call", "error in your code: NEW 'new_raises_in_a_later_stage' raised RuntimeError: "),
+    ("import-raises", ["cr_user_import_raises:f", GOOD], "RuntimeError: boom at import",
+     "error in your code: OLD 'cr_user_import_raises:f': importing it raised RuntimeError: boom at import"),
+    ("import-syntax-error", ["cr_user_syntax:f", GOOD], "SyntaxError",
+     "error in your code: OLD 'cr_user_syntax:f': importing it raised SyntaxError"),
+]
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("argv,last_error,summary", [c[1:] for c in USER_CODE_ERRORS],
+                         ids=[c[0] for c in USER_CODE_ERRORS])
+def test_user_code_that_raises_exits_3_with_its_traceback_and_a_summary(argv, last_error, summary, user_modules, capsys):
+    assert main(["check", *argv, "--input-shape", "4,3", "-q"]) == 3
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert lines[0] == "Traceback (most recent call last):"
+    assert "cr_user_" in err  # the user's own file is in the traceback
+    # the user's exception closes the traceback (tf_keras decorates its message over several lines)
+    # (Keras 3 colours it with ANSI codes): its type and its message, after the last frame
+    tail = err.rsplit("compat-reg check:", 1)[0].split("\n  File ")[-1]
+    assert all(part in tail for part in last_error.split(": ")), tail
+    assert lines[-1].startswith(f"compat-reg check: {summary}") and lines[-1].endswith("(exit 3)")
+    assert last_error.split(": ")[-1] in lines[-1] and "\x1b[" not in lines[-1]
+
+
+@pytest.mark.keras
+def test_quiet_prints_no_progress(capsys):
+    assert main(["check", OLD, GOOD, *DEMO_ARGS, "-q"]) == 0
+    cap = capsys.readouterr()
+    assert cap.err == "" and "EQUIVALENT" in cap.out
+
+
+def test_help_documents_the_exit_codes(capsys):
+    with pytest.raises(SystemExit):
+        main(["check", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "exit codes: 0 equivalent, 1 not equivalent, 2 usage error (nothing was run), 3 your OLD/NEW code" in out

@@ -14,7 +14,9 @@ from tests.migration.equivalence_cases import CASE_IDS
 from tests.migration.equivalence_cases import DIAGNOSIS_CASES
 from tests.migration.equivalence_cases import NO_KERAS_EQUIVALENT
 from tests.migration.equivalence_cases import PASS_CASES
+from tests.migration.equivalence_cases import coverage_problems
 from tests.migration.equivalence_cases import outcome
+from tests.migration.equivalence_cases import regularizer_classes
 
 
 @pytest.mark.keras
@@ -40,25 +42,28 @@ def test_diagnosis_is_first_and_named(case):
         assert s.status == "skipped"
 
 
-def _all_subclasses(cls):
-    out = set()
-    for sub in cls.__subclasses__():
-        out |= {sub} | _all_subclasses(sub)
-    return out
-
-
 def test_every_to_keras_conversion_has_a_case():
-    """Sonnet-style coverage: each Regularizer class to_keras converts, and each Keras class it yields."""
+    """Sonnet-style coverage: each Regularizer class to_keras converts has a case, and each Keras class it yields."""
     covered_in = {type(c.tf1_regularizer) for c in PASS_CASES if c.tf1_regularizer is not None}
     covered_out = {type(compat_reg.to_keras(c.tf1_regularizer)).__name__ for c in PASS_CASES if c.tf1_regularizer is not None}
-    for cls in _all_subclasses(regs_mod.Regularizer):
-        if cls.__name__.startswith("_"):  # private bases (e.g. _ScaledNormRegularizer) are never instantiated
-            continue
-        if cls in NO_KERAS_EQUIVALENT:
-            assert cls not in covered_in, f"{cls.__name__} is allowlisted but has a case"
-            continue
-        assert cls in covered_in, f"compat_reg.to_keras converts {cls.__name__} but no equivalence case uses it"
+    classes = regularizer_classes(regs_mod.Regularizer)
+    assert regs_mod.L2Regularizer in classes and regs_mod.SumRegularizer in classes, classes
+    assert coverage_problems(classes, covered_in, NO_KERAS_EQUIVALENT) == []
     assert covered_out == {"L1", "L2", "L1L2"}, covered_out
+    for cls, (make, why) in NO_KERAS_EQUIVALENT.items():
+        with pytest.raises(regs_mod.NoExactKerasEquivalent):
+            compat_reg.to_keras(make())
+
+
+def test_coverage_rule_rejects_an_allowlisted_tested_class_and_an_uncovered_one():
+    """The allowlist branch of the coverage rule is live: it flags a tested class that is also allowlisted."""
+    classes = {regs_mod.L1Regularizer, regs_mod.L2Regularizer}
+    assert coverage_problems(classes, {regs_mod.L1Regularizer, regs_mod.L2Regularizer},
+                             {regs_mod.L2Regularizer: None}) == [
+        "L2Regularizer is allowlisted as having no Keras equivalent but has a case"]
+    assert coverage_problems(classes, {regs_mod.L1Regularizer}, {}) == [
+        "compat_reg.to_keras converts L2Regularizer but no equivalence case uses it"]
+    assert coverage_problems(classes, {regs_mod.L1Regularizer}, {regs_mod.L2Regularizer: None}) == []
 
 
 def test_every_known_mistake_has_a_diagnosis_case():

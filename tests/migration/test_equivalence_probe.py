@@ -7,8 +7,9 @@ import tensorflow as tf
 import compat_reg
 from migration.equivalence import _penalties
 from migration.equivalence._losses import mse
-from migration.equivalence._sides import GraphSide
-from migration.equivalence.checker import _probe_side
+from migration.equivalence import optimizers
+from migration.equivalence.probing import probe_side as _probe_side
+from migration.equivalence.sides.tf1_graph import GraphSide
 from tests.helpers import np_l1
 from tests.helpers import np_l2_tf1
 
@@ -19,7 +20,7 @@ X = RNG.standard_normal((2, 3)).astype(np.float32)
 
 
 def _side(fn):
-    side = GraphSide(fn, X, mse, "sgd", 0.1)
+    side = GraphSide(fn, X, mse, optimizers.choose("sgd", 0.1))
     side.set_targets(np.zeros((2, 2), np.float32))
     side.assign({"a/w": W1, "b/w": W2})
     return side
@@ -94,7 +95,7 @@ def test_zero_variable_is_probed_at_nonzero_values():
                                       regularizer=compat_reg.l2_regularizer(0.3))
         return tf.matmul(x, w1) + b
 
-    side = GraphSide(fn, X, mse, "sgd", 0.1)
+    side = GraphSide(fn, X, mse, optimizers.choose("sgd", 0.1))
     side.set_targets(np.zeros((2, 4), np.float32))
     per_var, _, _, base = _probe_side(side)
     [(_, p)] = per_var["a/b"]

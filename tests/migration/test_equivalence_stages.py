@@ -68,13 +68,34 @@ def test_build_fails_on_output_shape(keras):
     assert all(s.status == "skipped" for s in result.stages[1:])
 
 
+def old_two_layers_no_bias(x):
+    with tf.compat.v1.variable_scope("dense1"):
+        w1 = tf.compat.v1.get_variable("weights", [DENSE_SHAPE[1], 5])
+    with tf.compat.v1.variable_scope("dense2"):
+        w2 = tf.compat.v1.get_variable("weights", [5, 3])
+    return tf.matmul(tf.nn.relu(tf.matmul(x, w1)), w2)
+
+
 @pytest.mark.keras
 def test_variables_fail_lists_unmatched_names(keras):
-    result = check_equivalence(old_no_bias, port(keras, units=3), inputs=X, steps=1)
+    """Both kernels match by shape; the port's two biases have no TF1 variable, named in creation order."""
+    result = check_equivalence(old_two_layers_no_bias, port(keras, units=3), inputs=X, steps=1)
     assert result.failed_stage == "variables"
-    details = "\n".join(result.stage("variables").details)
-    assert "new weights with no match in the old graph: dense1/bias" in details or \
-        "new weights with no match in the old graph: dense1/kernel" in details
+    stage = result.stage("variables")
+    assert stage.summary == "new weights with no match in the old graph: dense1/bias, dense2/bias"
+    assert stage.details[0] == stage.summary
+    assert [(o, n) for o, n, _ in result.variables] == [("dense1/weights", "dense1/kernel"),
+                                                      ("dense2/weights", "dense2/kernel")]
+
+
+@pytest.mark.keras
+def test_variables_fail_lists_unmatched_old_and_new(keras):
+    """No new weight has the old kernel's shape: the old name and all four new names are listed."""
+    result = check_equivalence(old_no_bias, port(keras, units=3), inputs=X, steps=1)
+    assert result.stage("variables").details[:2] == [
+        "old variables with no match in the new model: dense1/weights",
+        "new weights with no match in the old graph: dense1/kernel, dense1/bias, dense2/kernel, dense2/bias",
+    ]
 
 
 @pytest.mark.keras
