@@ -1,10 +1,60 @@
 """Leaf module: the graph-collection keys compat_reg works with, and who regularized what.
 
-Imported by every other compat_reg module and importing none of them, so that
-``collections`` and ``scopes`` (and the Keras bridge) share state without importing
-each other. ``REGULARIZATION_LOSSES`` is defined here and only here.
+Imported by every other compat_reg module and importing none of them (only the
+``_internals`` seam), so that ``collections`` and ``scopes`` (and the Keras
+bridge) share state without importing each other. ``REGULARIZATION_LOSSES`` and
+``DoubleRegularizationWarning`` are defined here and only here.
 """
+
+import weakref
 
 import tensorflow as tf
 
 REGULARIZATION_LOSSES = tf.compat.v1.GraphKeys.REGULARIZATION_LOSSES
+"""The collection key, ``"regularization_losses"`` (``tf.GraphKeys.REGULARIZATION_LOSSES``)."""
+
+
+class DoubleRegularizationWarning(UserWarning):
+    """A variable is regularized by more than one mechanism (its loss would count twice)."""
+
+
+class GraphState:
+    """Per graph: variable name (``"net/w:0"``) -> ``[(regularizer, mechanism), ...]``."""
+
+    def __init__(self):
+        self.regularized = {}
+
+    def record(self, var_name, regularizer, mechanism):
+        self.regularized.setdefault(var_name, []).append((regularizer, mechanism))
+
+
+_STATES = weakref.WeakKeyDictionary()
+
+
+def state(graph=None):
+    """The ``GraphState`` of ``graph`` (default: the default graph), made on first use."""
+    graph = graph or tf.compat.v1.get_default_graph()
+    found = _STATES.get(graph)
+    if found is None:
+        found = _STATES[graph] = GraphState()
+    return found
+
+
+def regularized_by(variable):
+    """How compat_reg has regularized ``variable`` so far: a list of ``(regularizer, mechanism)``.
+
+    ``mechanism`` is a short description such as ``"regularized_scope('net')"``
+    or ``"regularize()"``. Empty if compat_reg has not regularized it. (TF1's own
+    ``get_variable(regularizer=...)`` losses are found by name, see
+    ``tf1_regularization_losses_of``.)
+    """
+    return list(state(variable.graph).regularized.get(variable.name, ()))
+
+
+def tf1_regularization_losses_of(variable):
+    """Losses in ``REGULARIZATION_LOSSES`` that TF1 named after ``variable`` (``<var>/Regularizer/...``)."""
+    prefix = variable.op.name + "/Regularizer/"
+    return [
+        t for t in variable.graph.get_collection(REGULARIZATION_LOSSES)
+        if getattr(t, "name", "").startswith(prefix)
+    ]

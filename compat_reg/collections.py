@@ -29,7 +29,16 @@ raised a cryptic error):
   ``TypeError`` naming the tensors and dtypes (TF1's ``AddN`` raised
   ``Tensors in list passed to 'inputs' of 'AddN' Op have types [...]``);
 * ``get_total_loss`` with nothing to add raises ``ValueError`` saying how to add
-  the data loss (TF1's ``add_n([])`` raised about its ``inputs``).
+  the data loss (TF1's ``add_n([])`` raised about its ``inputs``);
+* the readers (``get_regularization_loss(es)``, ``get_total_loss``) called while
+  tracing a ``tf.function`` whose own graph has no regularization losses raise
+  ``RuntimeError`` (TF1 silently returned 0.0: the model's losses are in the
+  outer graph);
+* a ``scope`` that is not a valid regular expression raises ``ValueError`` naming
+  it (TF1: a raw ``re.error``); ``apply_regularization`` given one tensor or
+  variable instead of a list raises ``TypeError`` (TF1:
+  ``OperatorNotAllowedInGraphError``);
+* mixed float64/float32 losses get advice about float64, not float16.
 
 One improvement that changes no value: ``get_variable(..., regularizer=r)``
 stores a lazily evaluated tensor that rebuilds ``r``'s ops every time it is
@@ -39,29 +48,22 @@ creation is reused when it can be (same graph, no control-flow context); the
 sum is the same ops' values.
 """
 
+import warnings
+
 import tensorflow as tf
 
-REGULARIZATION_LOSSES = tf.compat.v1.GraphKeys.REGULARIZATION_LOSSES
-"""The collection key, ``"regularization_losses"`` (``tf.GraphKeys.REGULARIZATION_LOSSES``)."""
+from compat_reg import _checks
+from compat_reg import _registry
+from compat_reg._internals import tf_graph
+from compat_reg._registry import REGULARIZATION_LOSSES
 
-_EAGER_MESSAGE = (
-    "compat_reg.{fn}() needs a tf.compat.v1 graph, but TensorFlow is executing eagerly. "
-    "Graph collections do not exist in eager mode (TF1's eager get_variable makes a new "
-    "variable and leaks another loss at every call, and TF1's get_regularization_loss "
-    "silently returns 0). Build the model inside `with tf.Graph().as_default():` (or call "
-    "tf.compat.v1.disable_eager_execution() at program start), or, in TF2/Keras code, use "
-    "the regularizers as kernel_regularizer and sum model.losses."
-)
+__all__ = [
+    "REGULARIZATION_LOSSES", "add_regularization_loss", "apply_regularization", "get_regularization_loss",
+    "get_regularization_losses", "get_total_loss",
+]
 
-
-def require_graph_mode(fn_name):
-    """Raise ``RuntimeError`` naming the fix if called while executing eagerly.
-
-    Inside a ``tf.function`` or ``tf.compat.v1.wrap_function`` (a ``FuncGraph``)
-    the functions work on that graph's own collections, as in TF1.
-    """
-    if tf.executing_eagerly():
-        raise RuntimeError(_EAGER_MESSAGE.format(fn=fn_name))
+require_graph_mode = _checks.require_graph_mode
+check_summable = _checks.check_summable
 
 
 def get_regularization_losses(scope=None):
@@ -72,64 +74,30 @@ def get_regularization_losses(scope=None):
     (``re.match``), so ``"outer"`` also selects ``outer_b/...``; use ``"outer/"``
     for the scope ``outer`` alone. ``None`` returns every item, in insertion order.
     """
-    require_graph_mode("get_regularization_losses")
+    require_graph_mode("get_regularization_losses", reads=REGULARIZATION_LOSSES)
+    _checks.check_scope_regex(scope, "get_regularization_losses")
     return tf.compat.v1.get_collection(REGULARIZATION_LOSSES, scope)
-
-
-def _loss_name(loss):
-    return getattr(loss, "name", repr(loss))
 
 
 def _resolved(loss):
     """The tensor to sum for a collection item (reusing ``get_variable``'s built penalty).
 
-    ``get_variable`` stores a ``_LazyEvalTensor`` whose conversion rebuilds the
-    regularizer's ops; its ``_master_tensor`` is the identical computation,
-    built once at variable creation. It is reused when it lives in the current
-    graph outside any control-flow context, i.e. whenever it can be fetched from
-    here; otherwise TF1's lazy conversion is used.
+    ``get_variable`` stores a lazily evaluated tensor whose conversion rebuilds the
+    regularizer's ops; the tensor it built at variable creation is the identical
+    computation. That one is reused when it lives in the current graph outside any
+    control-flow context, i.e. whenever it can be fetched from here; otherwise TF1's
+    lazy conversion is used.
     """
-    master = getattr(loss, "_master_tensor", None)
+    master = tf_graph.lazy_loss_master(loss)
     if master is None or not isinstance(master, tf.Tensor):
         if not (hasattr(loss, "dtype") and hasattr(loss, "shape")):
             return tf.convert_to_tensor(loss)  # e.g. a Python float someone added; TF1's add_n converts it too
         return loss
     if master.graph is not tf.compat.v1.get_default_graph():
         return loss
-    if master.op._get_control_flow_context() is not None:  # pylint: disable=protected-access
+    if tf_graph.control_flow_context(master.op) is not None:
         return loss
     return master
-
-
-def check_summable(losses, what):
-    """Raise a clear error for non-scalar or mixed-dtype losses (``AddN`` reports them cryptically).
-
-    Args:
-      losses: the tensors about to be summed.
-      what: the caller, for the message (e.g. ``"get_regularization_loss"``).
-
-    Raises:
-      ValueError: a loss has a known rank other than 0.
-      TypeError: the losses do not all have the same dtype.
-    """
-    dtypes = {}
-    for loss in losses:
-        rank = loss.shape.ndims
-        if rank not in (0, None):
-            raise ValueError(
-                f"{what}: loss {_loss_name(loss)!r} has rank {rank} (shape {loss.shape}); every "
-                "regularization loss must be a scalar. The regularizer that made it must "
-                "reduce its penalty, e.g. with tf.reduce_sum, before it is added to the "
-                "collection."
-            )
-        dtypes.setdefault(tf.as_dtype(loss.dtype).base_dtype, loss)
-    if len(dtypes) > 1:
-        detail = ", ".join(f"{_loss_name(t)!r} is {d.name}" for d, t in dtypes.items())
-        raise TypeError(
-            f"{what}: cannot sum losses of different dtypes ({detail}). Cast the "
-            "float16/bfloat16 ones to float32 with tf.cast before adding them (mixed-"
-            "precision models keep regularization in float32)."
-        )
 
 
 def get_regularization_loss(scope=None, name="total_regularization_loss"):
@@ -144,7 +112,8 @@ def get_regularization_loss(scope=None, name="total_regularization_loss"):
       ValueError: a loss in the collection is not a scalar (names it).
       TypeError: the losses have different dtypes (names them).
     """
-    require_graph_mode("get_regularization_loss")
+    require_graph_mode("get_regularization_loss", reads=REGULARIZATION_LOSSES)
+    _checks.check_scope_regex(scope, "get_regularization_loss")
     losses = tf.compat.v1.get_collection(REGULARIZATION_LOSSES, scope)
     if losses:
         tensors = [_resolved(loss) for loss in losses]
@@ -186,7 +155,8 @@ def get_total_loss(add_regularization_losses=True, name="total_loss", scope=None
         loss is not a scalar.
       TypeError: the losses have different dtypes.
     """
-    require_graph_mode("get_total_loss")
+    require_graph_mode("get_total_loss", reads=REGULARIZATION_LOSSES if add_regularization_losses else None)
+    _checks.check_scope_regex(scope, "get_total_loss")
     losses = tf.compat.v1.losses.get_losses(scope=scope)
     if add_regularization_losses:
         losses = losses + get_regularization_losses(scope=scope)
@@ -210,10 +180,6 @@ def _warn_if_already_regularized(weights_list):
     One pass over the collection: TF1 names a ``get_variable`` penalty
     ``<variable>/Regularizer/...``; compat_reg's scopes record theirs.
     """
-    import warnings
-
-    from compat_reg import scopes  # scopes builds on this module; imported when used
-
     owners = {}
     for item in tf.compat.v1.get_collection(REGULARIZATION_LOSSES):
         name = getattr(item, "name", "")
@@ -222,7 +188,7 @@ def _warn_if_already_regularized(weights_list):
     for w in weights_list:
         if not isinstance(w, tf.Variable):
             continue
-        earlier = [f"{reg!r} via {how}" for reg, how in scopes.regularized_by(w)]
+        earlier = [f"{reg!r} via {how}" for reg, how in _registry.regularized_by(w)]
         if w.op.name in owners:
             earlier.append(f"get_variable(regularizer=...) (its loss {owners[w.op.name]!r})")
         if earlier:
@@ -231,9 +197,25 @@ def _warn_if_already_regularized(weights_list):
                 f"{' and '.join(earlier)}; apply_regularization adds another penalty for it to "
                 "REGULARIZATION_LOSSES, so its loss counts twice (TF1 did the same, silently). "
                 "Leave it out of weights_list, or create it without a regularizer.",
-                scopes.DoubleRegularizationWarning,
+                _registry.DoubleRegularizationWarning,
                 stacklevel=3,
             )
+
+
+def _weights_list(weights_list):
+    """``weights_list`` as a list; a bare tensor/variable (TF1: ``OperatorNotAllowedInGraphError``) is refused."""
+    if weights_list is None:
+        return []
+    if not isinstance(weights_list, (tf.Tensor, tf.Variable)):
+        try:
+            return list(weights_list)
+        except TypeError:
+            pass
+    raise _checks.invalid_value(
+        "weights_list", "a list of tensors or variables (or None for the WEIGHTS collection)",
+        f"{weights_list!r} of type {type(weights_list).__name__}", "apply_regularization",
+        "Wrap a single weight in a list: apply_regularization(regularizer, [w]).", error=TypeError,
+    )
 
 
 def apply_regularization(regularizer, weights_list=None):
@@ -255,7 +237,7 @@ def apply_regularization(regularizer, weights_list=None):
       The summed penalty, a scalar.
 
     Warns:
-      DoubleRegularizationWarning: (``compat_reg.scopes``) for each variable in
+      DoubleRegularizationWarning: for each variable in
         ``weights_list`` that already has a penalty in the collection — from
         ``get_variable(regularizer=...)``, a regularizing ``variable_scope``, or
         compat_reg's ``regularized_scope``/``regularize`` — since TF1 semantics
@@ -264,18 +246,19 @@ def apply_regularization(regularizer, weights_list=None):
     Raises:
       RuntimeError: executing eagerly.
       TypeError: ``regularizer`` is not callable (e.g. ``sum_regularizer([])``
-        returned ``None``), or penalties have different dtypes.
+        returned ``None``), ``weights_list`` is a single tensor or variable
+        instead of a list, or penalties have different dtypes.
       ValueError: ``"No weights to regularize."`` or ``"regularizer must return a
         scalar Tensor instead of a Tensor with rank N."`` (tf_slim's messages).
     """
     require_graph_mode("apply_regularization")
     if not callable(regularizer):
-        raise TypeError(
-            f"apply_regularization: `regularizer` must be a callable "
-            f"penalty = regularizer(weights); received regularizer={regularizer!r}. "
-            "(sum_regularizer([]) and l1_l2_regularizer(0.0, 0.0)-style factories return "
-            "None or a no-op; skip apply_regularization when there is nothing to apply.)"
+        raise _checks.invalid_value(
+            "regularizer", "a callable `penalty = regularizer(weights)`", repr(regularizer), "apply_regularization",
+            "(sum_regularizer([]) returns None; skip apply_regularization when there is nothing to apply.)",
+            error=TypeError,
         )
+    weights_list = _weights_list(weights_list)
     if not weights_list:
         weights_list = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.WEIGHTS)
     if not weights_list:
@@ -283,7 +266,7 @@ def apply_regularization(regularizer, weights_list=None):
     _warn_if_already_regularized(weights_list)
     with tf.compat.v1.name_scope("get_regularization_penalty", values=weights_list) as scope:
         penalties = [regularizer(w) for w in weights_list]
-        penalties = [p if p is not None else tf.constant(0.0) for p in penalties]
+        penalties = [tf.convert_to_tensor(p) if p is not None else tf.constant(0.0) for p in penalties]
         for p in penalties:
             if p.get_shape().ndims != 0:
                 raise ValueError(

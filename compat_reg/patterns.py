@@ -20,30 +20,12 @@ import math
 
 import tensorflow as tf
 
+from compat_reg import _checks
 from compat_reg import collections as _collections
-
-REGULARIZATION_LOSSES = tf.compat.v1.GraphKeys.REGULARIZATION_LOSSES
+from compat_reg._registry import REGULARIZATION_LOSSES
 
 REDUCTIONS = ("batch_mean", "sum")
 PARAMETERIZATIONS = ("identity", "softplus", "exp")
-
-
-def _check_scalar(penalty, what, fn_name):
-    penalty = tf.convert_to_tensor(penalty)
-    rank = penalty.shape.ndims
-    if rank not in (0, None):
-        raise ValueError(
-            f"{fn_name}: the penalty of {what} has shape {penalty.shape}; a regularization "
-            "loss must be a scalar. Reduce it with tf.reduce_sum inside the function."
-        )
-    return penalty
-
-
-def _invalid(arg, expected, received):
-    return ValueError(
-        f"Invalid value for argument `{arg}`. Expected one of {set(expected)}. "
-        f"Received: {arg}={received!r}"
-    )
 
 
 # ----------------------------------------------------------------------------
@@ -81,7 +63,7 @@ def activity_regularize(tensor, regularizer, reduction=None, name=None):
       ValueError: ``reduction`` missing or unknown; a non-scalar penalty.
       RuntimeError: when executing eagerly (use a Keras ``activity_regularizer``).
     """
-    _collections.require_graph_mode("activity_regularize")
+    _checks.require_graph_mode("activity_regularize")
     if reduction is None:
         raise ValueError(
             "activity_regularize: pass `reduction` explicitly: reduction='batch_mean' divides the "
@@ -89,18 +71,14 @@ def activity_regularize(tensor, regularizer, reduction=None, name=None):
             "activity_regularizer), reduction='sum' adds the raw penalty (Keras 3 < 3.14, a hand-"
             f"written TF1 collection add). Received: reduction=None for tensor {tensor.name!r}."
         )
-    if reduction not in REDUCTIONS:
-        raise _invalid("reduction", REDUCTIONS, reduction)
-    if not callable(regularizer):
-        raise TypeError(
-            "activity_regularize: `regularizer` must be callable (e.g. compat_reg.l1_regularizer"
-            f"(1e-3)). Received: regularizer={regularizer!r} for tensor {tensor.name!r}."
-        )
+    _checks.check_choice("reduction", reduction, REDUCTIONS, "activity_regularize")
+    _checks.check_callable("regularizer", regularizer, f"activity_regularize (tensor {tensor.name!r})",
+                           example="compat_reg.l1_regularizer(1e-3)")
     with tf.compat.v1.name_scope(name, "activity_regularizer", [tensor]):
         penalty = regularizer(tensor)
         if penalty is None:
             return tensor
-        penalty = _check_scalar(penalty, f"tensor {tensor.name!r}", "activity_regularize")
+        penalty = _checks.check_scalar_penalty(penalty, f"tensor {tensor.name!r}", "activity_regularize")
         if reduction == "batch_mean":
             batch = tf.cast(tf.shape(tensor)[0], penalty.dtype)
             penalty = tf.math.divide_no_nan(penalty, batch, name="batch_mean")
@@ -138,9 +116,8 @@ def group_regularizer(fn, variables, name=None, stop_gradient_frozen=True):
     Returns:
       The scalar penalty (also appended to ``REGULARIZATION_LOSSES``).
     """
-    _collections.require_graph_mode("group_regularizer")
-    if not callable(fn):
-        raise TypeError(f"group_regularizer: `fn` must be callable. Received: fn={fn!r}.")
+    _checks.require_graph_mode("group_regularizer")
+    _checks.check_callable("fn", fn, "group_regularizer", example="compat_reg.orthogonality(1e-3)")
     variables = list(variables)
     if not variables:
         raise ValueError(
@@ -163,7 +140,7 @@ def group_regularizer(fn, variables, name=None, stop_gradient_frozen=True):
             values.append(x)
         penalty = fn(values)
         names = ", ".join(v.op.name for v in variables[:3]) + (", ..." if len(variables) > 3 else "")
-        penalty = _check_scalar(penalty, f"group [{names}]", "group_regularizer")
+        penalty = _checks.check_scalar_penalty(penalty, f"group [{names}]", "group_regularizer")
     tf.compat.v1.add_to_collection(REGULARIZATION_LOSSES, penalty)
     return penalty
 
@@ -233,9 +210,8 @@ def trainable_coefficient(name, initial_value, parameterization="identity", dtyp
       ``TrainableCoefficient(value, variable)``; pass ``value`` as the scale of a
       compat_reg regularizer: ``l2_regularizer(coef.value)``.
     """
-    _collections.require_graph_mode("trainable_coefficient")
-    if parameterization not in PARAMETERIZATIONS:
-        raise _invalid("parameterization", PARAMETERIZATIONS, parameterization)
+    _checks.require_graph_mode("trainable_coefficient")
+    _checks.check_choice("parameterization", parameterization, PARAMETERIZATIONS, "trainable_coefficient")
     initial_value = float(initial_value)
     if parameterization != "identity" and not initial_value > 0.0:
         raise ValueError(
@@ -290,7 +266,8 @@ def split_total_loss(data_loss=None, scope=None, name="split_total_loss"):
       ValueError: no ``data_loss`` given and the ``LOSSES`` collection is empty.
       TypeError: the data and regularization losses have different dtypes.
     """
-    _collections.require_graph_mode("split_total_loss")
+    _checks.require_graph_mode("split_total_loss")
+    _checks.check_scope_regex(scope, "split_total_loss")
     with tf.compat.v1.name_scope(name):
         if data_loss is None:
             losses = tf.compat.v1.losses.get_losses(scope=scope)
@@ -302,7 +279,7 @@ def split_total_loss(data_loss=None, scope=None, name="split_total_loss"):
                 )
             data_loss = tf.math.add_n(losses, name="data_loss")
         else:
-            data_loss = _check_scalar(data_loss, "`data_loss`", "split_total_loss")
+            data_loss = _checks.check_scalar_penalty(data_loss, "`data_loss`", "split_total_loss")
         reg_losses = _collections.get_regularization_losses(scope)
         if reg_losses:
             reg_loss = _collections.get_regularization_loss(scope, name="regularization_loss")

@@ -37,58 +37,12 @@ variable; Keras 3 silently returns 0), integer, negative or non-finite scales
 """
 
 import json
-import math
 import numbers
 
-import numpy as np
 import tensorflow as tf
 
+from compat_reg import _checks
 from compat_reg import _flavor
-
-_ZERO_SCALE_DISABLES = "Scale of 0 disables regularizer."
-
-
-def _validate_scale(scale, arg_name, message):
-    """tf_slim's checks, with tf_slim's messages and ``ValueError``, plus two of ours.
-
-    As tf_slim: integers (including ``True``) are refused (``"scale cannot be an
-    integer: 1"``; a scale of ``1`` was almost always a typo for ``1.0`` or
-    ``1e-1``), negative floats too (``message % scale``), and ``0.0`` is logged
-    as disabling the regularizer. Tensors and variables are accepted.
-
-    Ours (tf_slim accepted them and produced NaN/inf losses): a non-finite float,
-    and a tensor scale that is statically known to be non-scalar or negative.
-    """
-    if isinstance(scale, numbers.Integral):
-        raise ValueError("%s cannot be an integer: %s" % (arg_name, scale))
-    if isinstance(scale, numbers.Real):
-        if math.isnan(scale) or math.isinf(scale):
-            raise ValueError(
-                f"Invalid value for argument `{arg_name}`: expected a finite non-negative "
-                f"float. Received: {arg_name}={scale!r}."
-            )
-        if scale < 0.0:
-            raise ValueError(message % scale)
-        if scale == 0.0:
-            tf.compat.v1.logging.info(_ZERO_SCALE_DISABLES)
-        return
-    if isinstance(scale, (tf.Tensor, tf.Variable)):
-        rank = scale.shape.ndims
-        if rank not in (0, None):
-            raise ValueError(
-                f"Invalid value for argument `{arg_name}`: a tensor scale must be a scalar. "
-                f"Received: {arg_name}={scale!r} of shape {scale.shape}. Pass a scalar "
-                "tensor or variable (e.g. tf.Variable(1e-4))."
-            )
-        if not tf.as_dtype(scale.dtype).base_dtype.is_floating:
-            raise ValueError(
-                f"Invalid value for argument `{arg_name}`: a tensor scale must be floating "
-                f"point. Received: {arg_name}={scale!r}. Create it with a float dtype."
-            )
-        if isinstance(scale, tf.Tensor):
-            static = tf.get_static_value(scale)
-            if static is not None and float(static) < 0.0:
-                raise ValueError(message % float(static))
 
 
 def _is_static_zero(scale):
@@ -138,7 +92,14 @@ def _as_tensor_input(weights, regularizer):
         silently returns 0 for an integer variable.
     """
     dtype = tf.as_dtype(getattr(weights, "dtype", None) or tf.convert_to_tensor(weights).dtype)
-    if not (dtype.base_dtype.is_floating or dtype.base_dtype.is_complex):
+    if dtype.base_dtype.is_complex:
+        raise TypeError(
+            f"{regularizer!r} cannot regularize {_describe(weights)!r}: its dtype is "
+            f"{dtype.base_dtype.name}. TF1's L1/L2 penalties are defined for real floating-point "
+            "weights (tf.nn.l2_loss has no complex kernel). Penalize the real and imaginary parts, "
+            "e.g. regularizer(tf.math.real(w)) + regularizer(tf.math.imag(w)), or tf.abs(w)."
+        )
+    if not dtype.base_dtype.is_floating:
         raise TypeError(
             f"{regularizer!r} cannot regularize {_describe(weights)!r}: its dtype is "
             f"{dtype.base_dtype.name}, and a weight penalty is only defined for floating-point "
@@ -221,8 +182,7 @@ class _ScaledNormRegularizer(Regularizer):
     negative_scale_message = None
 
     def __init__(self, scale, scope=None):
-        _validate_scale(scale, "scale", self.negative_scale_message)
-        self.scale = scale
+        self.scale = _checks.check_scale(scale, "scale", self.negative_scale_message, where=self.default_name)
         self.scope = scope
 
     def norm(self, weights):
@@ -293,12 +253,13 @@ class SumRegularizer(Regularizer):
     """
 
     def __init__(self, regularizer_list, scope=None):
-        self.regularizer_list = [reg for reg in regularizer_list if reg is not None]
+        self.regularizer_list = _members(regularizer_list, "SumRegularizer")
         self.scope = scope
 
     def __call__(self, weights):
         none_if_disabled = _disabled_means_none(weights)
-        weights = _as_tensor_input(weights, self)
+        if weights is not None or not none_if_disabled:  # tf_slim passes None on to the members
+            weights = _as_tensor_input(weights, self)
         with tf.compat.v1.name_scope(self.scope, "sum_regularizer", [weights]) as name:
             tensors = [t for t in (reg(weights) for reg in self.regularizer_list) if t is not None]
             if tensors:
@@ -317,11 +278,34 @@ class SumRegularizer(Regularizer):
     @classmethod
     def from_config(cls, config):
         deserialize = _flavor.keras().regularizers.deserialize
-        regs = [deserialize(c) for c in config["regularizer_list"]]
+        members = config.get("regularizer_list") if isinstance(config, dict) else None
+        if not isinstance(members, (list, tuple)):
+            raise _checks.invalid_value(
+                "regularizer_list", "a list of serialized regularizers (the output of get_config())",
+                repr(members), "SumRegularizer.from_config",
+            )
+        regs = [deserialize(c) for c in members]
         return cls(regs, scope=config.get("scope"))
 
     def __repr__(self):
         return f"sum_regularizer({self.regularizer_list!r})"
+
+
+def _members(regularizer_list, where):
+    """The non-``None`` members of a list of regularizers; anything but a list of callables is refused."""
+    if isinstance(regularizer_list, (str, bytes, dict)) or not isinstance(regularizer_list, (list, tuple)):
+        raise _checks.invalid_value(
+            "regularizer_list", "a list of regularizers (callables `penalty = r(weights)`)", repr(regularizer_list),
+            where, "Build the members first, e.g. sum_regularizer([l1_regularizer(0.1), l2_regularizer(0.2)]).",
+        )
+    members = [reg for reg in regularizer_list if reg is not None]
+    for i, reg in enumerate(members):
+        if not callable(reg):
+            raise _checks.invalid_value(
+                f"regularizer_list[{i}]", "a regularizer (a callable `penalty = r(weights)`)", repr(reg), where,
+                error=TypeError,
+            )
+    return members
 
 
 def l1_regularizer(scale, scope=None):
@@ -363,10 +347,8 @@ def l1_l2_regularizer(scale_l1=1.0, scale_l2=1.0, scope=None):
     ``L1L2(scale_l1, scale_l2 / 2)``. Note the defaults: TF1's are 1.0 and 1.0,
     Keras 3's ``L1L2`` 0.0 and 0.0, tf_keras' ``l1_l2`` 0.01 and 0.01.
     """
-    if isinstance(scale_l1, numbers.Integral):
-        raise ValueError("scale_l1 cannot be an integer: %s" % (scale_l1,))
-    if isinstance(scale_l2, numbers.Integral):
-        raise ValueError("scale_l2 cannot be an integer: %s" % (scale_l2,))
+    scale_l1 = _checks.check_scale(scale_l1, "scale_l1", L1Regularizer.negative_scale_message, "l1_l2_regularizer")
+    scale_l2 = _checks.check_scale(scale_l2, "scale_l2", L2Regularizer.negative_scale_message, "l1_l2_regularizer")
     scope = scope or "l1_l2_regularizer"
     if _is_static_zero(scale_l1):
         return l2_regularizer(scale_l2, scope)
@@ -380,154 +362,13 @@ def sum_regularizer(regularizer_list, scope=None):
 
     Returns ``None`` for an empty list (or a list of ``None``), as tf_slim does.
     """
-    regularizer_list = [reg for reg in regularizer_list if reg is not None]
+    regularizer_list = _members(regularizer_list, "sum_regularizer")
     if not regularizer_list:
         return None
     return SumRegularizer(regularizer_list, scope=scope)
 
 
-# ----------------------------------------------------------------------------
-# Exact conversion to and from Keras regularizers.
-# ----------------------------------------------------------------------------
-
-
-class NoExactKerasEquivalent(ValueError):
-    """Raised when a regularizer has no Keras (or TF1) counterpart with the same values."""
-
-
-_KERAS_MODULE_ROOTS = ("keras", "tf_keras")
-_KERAS_KINDS = ("L1", "L2", "L1L2")
-
-
-def _keras_kind(reg):
-    """``"L1"``, ``"L2"`` or ``"L1L2"`` for exactly those Keras 3 / tf_keras classes, else ``None``.
-
-    Subclasses are excluded on purpose: they may override ``__call__``.
-    """
-    cls = type(reg)
-    if cls.__name__ in _KERAS_KINDS and cls.__module__.split(".")[0] in _KERAS_MODULE_ROOTS:
-        return cls.__name__
-    return None
-
-
-def _keras_coefficients(reg):
-    """``(l1, l2)`` of a Keras ``L1``/``L2``/``L1L2`` as Python floats (``None``: no such term).
-
-    tf_keras stores its coefficients as float32 (``L2(0.05).l2`` is
-    ``0.0500000007...``); they are read back as the shortest decimal that is the
-    same float32 (``0.05``), so ``from_keras(L2(0.05)) == l2_regularizer(0.1)``.
-    Both are the same float32 once TF converts the scale, since doubling is exact.
-    """
-    config = reg.get_config()
-    kind = _keras_kind(reg)
-    keys = {"L1": ("l1",), "L2": ("l2",), "L1L2": ("l1", "l2")}[kind]
-    float32_coefficients = type(reg).__module__.split(".")[0] == "tf_keras"  # cast at construction
-
-    def read(key):
-        if key not in keys:
-            return None
-        value = float(config.get(key) or 0.0)
-        return float(str(np.float32(value))) if float32_coefficients else value
-
-    return read("l1"), read("l2")
-
-
-def _l1_l2_coefficients(reg):
-    """``(a, b)`` such that ``reg(w) == a * sum(|w|) + b * sum(w**2)`` (Keras form).
-
-    A term the regularizer does not have at all is ``None`` rather than ``0.0``, so
-    that ``l2_regularizer(0.0)`` converts to ``L2(0.0)``, not to an ``L1``.
-    """
-    if isinstance(reg, L1Regularizer):
-        return _python_scale(reg.scale, reg), None
-    if isinstance(reg, L2Regularizer):
-        return None, _python_scale(reg.scale, reg) / 2.0
-    if isinstance(reg, SumRegularizer):
-        a = b = None
-        for member in reg.regularizer_list:
-            ma, mb = _l1_l2_coefficients(member)
-            a = a if ma is None else (ma if a is None else a + ma)
-            b = b if mb is None else (mb if b is None else b + mb)
-        return a, b
-    if _keras_kind(reg) is not None:
-        return _keras_coefficients(reg)
-    raise NoExactKerasEquivalent(
-        f"Cannot convert {reg!r} to a Keras regularizer: only compat_reg l1/l2/l1_l2/sum "
-        "regularizers (and Keras L1/L2/L1L2 inside a sum) have exact Keras equivalents; "
-        "tf_slim closures and custom callables do not. Build the regularizer with "
-        "compat_reg.l1_regularizer/l2_regularizer/..., or keep the compat_reg object (it "
-        "works as a Keras kernel_regularizer), or wrap a custom penalty in a Keras "
-        "`Regularizer` subclass."
-    )
-
-
-def _python_scale(scale, reg):
-    if isinstance(scale, numbers.Real):
-        return float(scale)
-    raise NoExactKerasEquivalent(
-        f"Cannot convert {reg!r} to Keras: its scale is a tensor or variable ({scale!r}) and "
-        "Keras regularizers take only Python floats. Keep the compat_reg regularizer (it "
-        "works as a Keras kernel_regularizer) or pass the scale's value as a float."
-    )
-
-
-def to_keras(regularizer):
-    """The Keras regularizer with exactly the same values as a TF1 one.
-
-    ===============================  ======================================
-    TF1 (contrib / tf_slim)          Keras (3 or tf_keras, the active one)
-    ===============================  ======================================
-    ``l1_regularizer(s)``            ``L1(s)``
-    ``l2_regularizer(s)``            ``L2(s / 2)``
-    ``l1_l2_regularizer(a, b)``      ``L1L2(a, b / 2)``
-    ``sum_regularizer([...])``       one ``L1L2`` with the summed coefficients
-    ===============================  ======================================
-
-    A ``None`` regularizer (TF1's "no regularization") converts to ``None``.
-
-    Raises:
-      NoExactKerasEquivalent: for a tensor/variable scale or a regularizer that
-        is not one of the above.
-    """
-    if regularizer is None:
-        return None
-    a, b = _l1_l2_coefficients(regularizer)
-    regs = _flavor.keras().regularizers
-    if b is None:
-        return regs.L1(a)
-    if a is None:
-        return regs.L2(b)
-    return regs.L1L2(l1=a, l2=b)
-
-
-def from_keras(keras_regularizer):
-    """The compat_reg (TF1) regularizer with exactly the values of a Keras one.
-
-    ``L1(a)`` -> ``l1_regularizer(a)``, ``L2(b)`` -> ``l2_regularizer(2 * b)``,
-    ``L1L2(a, b)`` -> ``l1_l2_regularizer(a, 2 * b)``; ``None`` -> ``None``; a
-    compat_reg regularizer is returned as it is. Works for Keras 3 and tf_keras
-    objects alike.
-
-    Raises:
-      NoExactKerasEquivalent: for any other regularizer (e.g.
-        ``OrthogonalRegularizer``, a subclass of ``L2``, a plain function), which
-        has no TF1 counterpart with the same values.
-    """
-    if keras_regularizer is None:
-        return None
-    if isinstance(keras_regularizer, Regularizer):
-        return keras_regularizer
-    kind = _keras_kind(keras_regularizer)
-    if kind is None:
-        raise NoExactKerasEquivalent(
-            f"Cannot convert {keras_regularizer!r} ({type(keras_regularizer).__module__}."
-            f"{type(keras_regularizer).__name__}) to a TF1 regularizer: only Keras L1, L2 and "
-            "L1L2 have exact TF1 counterparts. Keep the Keras regularizer (TF1 code accepts "
-            "any callable penalty = regularizer(weights))."
-        )
-    a, b = _keras_coefficients(keras_regularizer)
-    if kind == "L1":
-        return l1_regularizer(a)
-    if kind == "L2":
-        return l2_regularizer(2.0 * b)
-    return l1_l2_regularizer(a, 2.0 * b)
+# Exact conversion to and from Keras regularizers lives in compat_reg.conversion; re-exported here.
+from compat_reg.conversion import NoExactKerasEquivalent  # noqa: E402  (imports this module's classes)
+from compat_reg.conversion import from_keras  # noqa: E402
+from compat_reg.conversion import to_keras  # noqa: E402

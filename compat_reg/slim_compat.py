@@ -47,9 +47,10 @@ import types
 
 import tensorflow as tf
 
-_ALIAS_FROM = "tf_keras.legacy_tf_layers"
-_ALIAS_TO = "tf_keras.src.legacy_tf_layers"
-_FRAMEWORK_OPS = "tensorflow.python.framework.ops"
+from compat_reg._internals import tf_graph
+
+_ALIAS_FROM = tf_graph.LEGACY_LAYERS_ALIAS
+_ALIAS_TO = tf_graph.LEGACY_LAYERS_TARGET
 OPT_OUT_ENV = "COMPAT_REG_NO_SLIM_COMPAT"
 
 
@@ -98,13 +99,13 @@ def _install_alias():
 
 def _ops_proxy():
     if _state["proxy"] is None:
-        _state["proxy"] = _OpsWithTensor(importlib.import_module(_FRAMEWORK_OPS))
+        _state["proxy"] = _OpsWithTensor(tf_graph.framework_ops_module())
     return _state["proxy"]
 
 
 def _patch_ops_tensor():
     """Give each loaded tf_slim module that reads ``<ops>.Tensor`` the proxy. Returns names patched."""
-    real_ops = importlib.import_module(_FRAMEWORK_OPS)
+    real_ops = tf_graph.framework_ops_module()
     if hasattr(real_ops, "Tensor"):  # an older TF: nothing to fix
         return []
     proxy = _ops_proxy()

@@ -214,7 +214,8 @@ def test_apply_regularization_errors_are_tf_slims(case):
 
 
 def test_apply_regularization_with_none_regularizer_names_the_fix(graph):
-    with pytest.raises(TypeError, match=r"`regularizer` must be a callable.*received regularizer=None"):
+    with pytest.raises(TypeError, match=r"^apply_regularization: Invalid value for argument `regularizer`. Expected a "
+                                        r"callable .* Received: regularizer=None\. \(sum_regularizer\(\[\]\) returns None"):
         compat_reg.apply_regularization(compat_reg.sum_regularizer([]), [tf.constant(1.0)])
 
 

@@ -187,7 +187,8 @@ GROUP_ERROR_CASES = {
                r"every item of `variables` must be a tf.Variable. Received: <tf.Tensor 'c:0'"),
     "non-scalar": (lambda: [tf.compat.v1.get_variable("a", [2]), tf.compat.v1.get_variable("b", [2])],
                    lambda vs: vs[0] * vs[1], ValueError, r"penalty of group \[a, b\] has shape \(2,\)"),
-    "not-callable": (lambda: [tf.compat.v1.get_variable("a", [2])], 3.0, TypeError, r"`fn` must be callable"),
+    "not-callable": (lambda: [tf.compat.v1.get_variable("a", [2])], 3.0, TypeError,
+                     r"^group_regularizer: Invalid value for argument `fn`. Expected a callable .*Received: fn=3.0\.$"),
 }
 
 

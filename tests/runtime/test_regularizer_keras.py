@@ -327,6 +327,6 @@ def test_every_regularizer_class_has_a_conversion_case(keras):
     assert ours == {compat_reg.L1Regularizer, compat_reg.L2Regularizer, compat_reg.SumRegularizer}
     covered = {type(make()) for make, _, _ in TO_KERAS.values()}
     assert ours <= covered
-    from compat_reg.regularizers import _KERAS_KINDS
+    from compat_reg.conversion import _KERAS_KINDS
 
     assert {type(make(keras)).__name__ for make, _ in FROM_KERAS.values()} == set(_KERAS_KINDS)

@@ -255,12 +255,13 @@ def test_invalid_argument_messages_read_as_expected():
 OUR_EXTRA_VALIDATION = {
     "nan": (lambda: compat_reg.l2_regularizer(float("nan")), r"Received: scale=nan"),
     "inf": (lambda: compat_reg.l1_regularizer(math.inf), r"Received: scale=inf"),
-    "nan-l1_l2": (lambda: compat_reg.l1_l2_regularizer(float("nan"), 0.1), r"Received: scale=nan"),
+    "nan-l1_l2": (lambda: compat_reg.l1_l2_regularizer(float("nan"), 0.1),
+                  r"^l1_l2_regularizer: Invalid value for argument `scale_l1`.*Received: scale_l1=nan\."),
     "vector-tensor": (
         lambda: compat_reg.l2_regularizer(tf.constant([0.1, 0.2])),
-        r"a tensor scale must be a scalar.*shape \(2,\)",
+        r"^l2_regularizer: Invalid value for argument `scale`. Expected a non-negative scalar float.*shape \(2,\)",
     ),
-    "int-tensor": (lambda: compat_reg.l2_regularizer(tf.constant(1)), r"must be floating point"),
+    "int-tensor": (lambda: compat_reg.l2_regularizer(tf.constant(1)), r"`scale`.*Create it with a float dtype"),
     "negative-constant": (
         lambda: compat_reg.l2_regularizer(tf.constant(-0.1)),
         r"^Setting a scale less than 0 on a regularizer: -0\.1\.$",

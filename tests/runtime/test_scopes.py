@@ -73,7 +73,8 @@ def test_regularized_scope_matches_tf1_variable_scope_and_numpy(sess, case, fuse
         assert sorted(e.name.split("/Regularizer/")[0] for e in entries) == ["ours/b", "ours/k", "ours/w"]
 
 
-def test_fused_scope_builds_each_penalty_op_once(graph):
+@pytest.mark.parametrize("fuse", [False, True], ids=["per-variable", "fused"])
+def test_scope_builds_each_penalty_op_once(graph, fuse):
     """TF1 builds the regularizer at creation twice and again per collection sum; compat_reg once."""
     n = 20
     with tf.compat.v1.variable_scope("tf1", regularizer=slim.l2_regularizer(0.1)):
@@ -82,7 +83,7 @@ def test_fused_scope_builds_each_penalty_op_once(graph):
     tf.compat.v1.losses.get_regularization_loss(scope="tf1/")
     tf.compat.v1.losses.get_regularization_loss(scope="tf1/")
     tf1_l2 = sum(1 for op in graph.get_operations() if op.type == "L2Loss")
-    with compat_reg.regularized_scope("ours", compat_reg.l2_regularizer(0.1)):
+    with compat_reg.regularized_scope("ours", compat_reg.l2_regularizer(0.1), fuse=fuse):
         for i in range(n):
             tf.compat.v1.get_variable(f"v{i}", [2])
     tf.compat.v1.losses.get_regularization_loss(scope="ours/")
@@ -104,9 +105,10 @@ def test_per_variable_path_builds_each_penalty_once_with_tf1_names(graph):
     ]
 
 
-def test_collection_read_inside_the_scope_sees_variables_created_so_far(sess):
+def test_fused_collection_read_inside_the_scope_is_live_opt_in(sess):
+    """fuse=True (opt-in): the in-block entry is one live FusedPenalty; documented as not TF1's snapshot."""
     reg = compat_reg.l2_regularizer(0.1)
-    with compat_reg.regularized_scope("net", reg):
+    with compat_reg.regularized_scope("net", reg, fuse=True):
         w = tf.compat.v1.get_variable("w", initializer=tf.constant(VALUES["w"]))
         inside = tf.compat.v1.losses.get_regularization_loss()  # unmodified TF1 call
         entry = tf.compat.v1.get_collection(REG)[0]
@@ -124,7 +126,7 @@ def test_collection_read_inside_the_scope_sees_variables_created_so_far(sess):
 
 
 def test_fused_penalty_placeholder_is_fetchable_and_summable(sess):
-    with compat_reg.regularized_scope("net", compat_reg.l1_regularizer(0.5)):
+    with compat_reg.regularized_scope("net", compat_reg.l1_regularizer(0.5), fuse=True):
         tf.compat.v1.get_variable("w", initializer=tf.constant(VALUES["w"]))
         entry = tf.compat.v1.get_collection(REG)[0]
         sess.run(tf.compat.v1.global_variables_initializer())
@@ -279,7 +281,7 @@ def test_partitioned_scope_regularizes_per_shard_like_tf1(sess):
 
 
 def test_partitioned_fused_l2_equals_whole_tensor_l2(sess):
-    with compat_reg.regularized_scope("ours", compat_reg.l2_regularizer(0.2)):
+    with compat_reg.regularized_scope("ours", compat_reg.l2_regularizer(0.2), fuse=True):
         _partitioned("emb", None)
     loss = tf.compat.v1.losses.get_regularization_loss()
     sess.run(tf.compat.v1.global_variables_initializer())
@@ -389,12 +391,14 @@ NOT_CALLABLE_CASES = {
 
 @pytest.mark.parametrize("fn", list(NOT_CALLABLE_CASES), ids=list(NOT_CALLABLE_CASES))
 def test_non_callable_regularizer_is_refused(graph, fn):
-    with pytest.raises(TypeError, match=rf"{fn}: `regularizer` must be a callable.*Received: regularizer=0.1"):
+    with pytest.raises(TypeError, match=rf"^{fn}: Invalid value for argument `regularizer`. Expected a callable "
+                                        r"`penalty = regularizer\(weights\)`.*Received: regularizer=0.1\.$"):
         NOT_CALLABLE_CASES[fn]()
 
 
 def test_non_scalar_scope_regularizer_names_the_variable(graph):
-    with pytest.raises(ValueError, match=r"returned a tensor of shape \(3, 4\) for variable 'net/w:0'"):
+    with pytest.raises(ValueError, match=r"^regularized_scope: the penalty of variable 'net/w:0' \(regularizer .*\) "
+                                         r"has shape \(3, 4\); a regularization loss must be a scalar"):
         with compat_reg.regularized_scope("net", lambda w: w * 2.0):
             tf.compat.v1.get_variable("w", [3, 4])
 
@@ -414,7 +418,7 @@ def test_eager_calls_raise_with_the_fix(fn):
 
 def test_fused_and_tf1_graphs_have_the_same_gradients(sess):
     """The fused penalty is differentiable like TF1's: d/dw (s/2 * sum w^2) = s * w."""
-    with compat_reg.regularized_scope("ours", compat_reg.l2_regularizer(0.3)):
+    with compat_reg.regularized_scope("ours", compat_reg.l2_regularizer(0.3), fuse=True):
         vs = _make_vars()
     loss = tf.compat.v1.losses.get_regularization_loss()
     grads = tf.compat.v1.gradients(loss, [vs[n] for n in VALUES])
@@ -426,7 +430,7 @@ def test_fused_and_tf1_graphs_have_the_same_gradients(sess):
 
 def test_compat_reg_collection_functions_inside_an_open_scope(sess):
     """compat_reg's get_regularization_loss / get_total_loss accept the in-scope FusedPenalty."""
-    with compat_reg.regularized_scope("net", compat_reg.l2_regularizer(0.1)):
+    with compat_reg.regularized_scope("net", compat_reg.l2_regularizer(0.1), fuse=True):
         tf.compat.v1.get_variable("w", initializer=tf.constant(VALUES["w"]))
         reg = compat_reg.get_regularization_loss()
         tf.compat.v1.losses.add_loss(tf.constant(1.5))
@@ -439,7 +443,7 @@ def test_compat_reg_collection_functions_inside_an_open_scope(sess):
 
 def test_fused_scope_keeps_one_penalty_per_dtype(sess):
     w16 = VALUES["w"].astype(np.float16)
-    with compat_reg.regularized_scope("net", compat_reg.l1_regularizer(0.5)):
+    with compat_reg.regularized_scope("net", compat_reg.l1_regularizer(0.5), fuse=True):
         tf.compat.v1.get_variable("w32", initializer=tf.constant(VALUES["w"]))
         tf.compat.v1.get_variable("w16", initializer=tf.constant(w16))
     entries = tf.compat.v1.get_collection(REG)
@@ -470,7 +474,7 @@ def test_numpy_zero_scale_adds_nothing_like_tf1(graph):
 
 def test_fused_penalty_reads_current_values_after_assignment(sess):
     """The fused penalty reuses the creation-time read op: it must still see later assignments."""
-    with compat_reg.regularized_scope("net", compat_reg.l2_regularizer(0.1)):
+    with compat_reg.regularized_scope("net", compat_reg.l2_regularizer(0.1), fuse=True):
         with tf.control_dependencies([tf.no_op(name="unrelated")]):
             w = tf.compat.v1.get_variable("w", initializer=tf.constant(VALUES["w"]))
     loss = tf.compat.v1.losses.get_regularization_loss()
