@@ -41,6 +41,7 @@ import numbers
 
 import tensorflow as tf
 
+from compat_reg import _backend_math
 from compat_reg import _checks
 from compat_reg import _flavor
 
@@ -189,6 +190,8 @@ class _ScaledNormRegularizer(Regularizer):
         raise NotImplementedError
 
     def __call__(self, weights):
+        if _backend_math.applies(weights):  # Keras 3 on JAX / torch: keras.ops, same values
+            return _backend_math.scaled_norm(self, weights, _describe)
         if _is_static_zero(self.scale) and _disabled_means_none(weights):
             return None
         weights = _as_tensor_input(weights, self)
@@ -257,6 +260,8 @@ class SumRegularizer(Regularizer):
         self.scope = scope
 
     def __call__(self, weights):
+        if _backend_math.applies(weights):  # Keras 3 on JAX / torch: keras.ops, same values
+            return _backend_math.sum_of(self, weights, _describe)
         none_if_disabled = _disabled_means_none(weights)
         if weights is not None or not none_if_disabled:  # tf_slim passes None on to the members
             weights = _as_tensor_input(weights, self)
