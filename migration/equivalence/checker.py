@@ -31,6 +31,7 @@ import tensorflow as tf
 
 from compat_reg import _flavor
 from . import _losses
+from . import backends
 from . import optimizers
 from .compare import DEFAULT_TOLERANCES  # noqa: F401  (re-exported)
 from .compare import tolerances
@@ -66,6 +67,7 @@ def check_equivalence(
     progress=None,
     names=None,
     record_trajectories=False,
+    backend=None,
 ):
     """Check a Keras port ``new`` against a TF1 model function ``old``, stage by stage.
 
@@ -99,6 +101,9 @@ def check_equivalence(
       record_trajectories: when a stage after ``variables`` fails, still run the
         ``steps`` updates (without comparing) so the report can plot both sides'
         loss curves; the ``steps`` stage stays ``skipped``.
+      backend: ``None`` (this process' Keras), ``"tensorflow"``, ``"jax"`` or ``"torch"``:
+        the Keras 3 backend of the new side; another one than this process' runs in a
+        child process (``sides.child_process``; NEW must then be importable as module:attr).
 
     Returns:
       A ``CheckResult``.
@@ -109,6 +114,7 @@ def check_equivalence(
     """
     spec = _validate(old, new, inputs, targets, loss, steps, optimizer, learning_rate, optimizer_params,
                      weight_map, strategy, training)
+    spec.backend = _validate_backend(backend, spec)
     tol = tolerances(rtol, atol)
     stage_list = pipeline(training=spec.training)
     records = [Stage(s.name) for s in stage_list]
@@ -130,6 +136,8 @@ def check_equivalence(
         "strategy": None if spec.strategy is None else type(spec.strategy).__name__,
         "replicas": 1 if spec.strategy is None else spec.strategy.num_replicas_in_sync,
     }
+    if spec.backend is not None:
+        result.info["new_backend"] = backends.report(spec.backend)
     ctx = Context(spec, tol, result)
     try:
         for stage, record in zip(stage_list, records):
@@ -208,6 +216,15 @@ def _validate(old, new, inputs, targets, loss, steps, optimizer, learning_rate, 
     if not isinstance(training, bool):
         raise UsageError(f"Invalid value for argument `training`. Expected True or False. Received: training={training!r}")
     return Spec(old, new, inputs, targets, loss, loss_fn, int(steps), choice, weight_map, strategy, training)
+
+
+def _validate_backend(backend, spec):
+    problem = backends.problem(backend)
+    if problem is None and backends.runs_in_child(backend) and spec.strategy is not None:
+        problem = f"a tf.distribute strategy runs only in this process; drop strategy= or backend={backend!r}"
+    if problem:
+        raise UsageError(problem)
+    return backend
 
 
 _STRATEGIES = {}

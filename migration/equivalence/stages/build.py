@@ -4,10 +4,12 @@ import numpy as np
 
 from compat_reg import _flavor
 from .. import _losses
+from .. import backends
 from ..result import FAIL
 from ..result import PASS
 from ..sides import UsageError
 from ..sides import UserCodeError
+from ..sides import child_process
 from ..sides.keras_inprocess import KerasSide
 from ..sides.tf1_graph import GraphSide
 from . import StageCheck
@@ -18,6 +20,14 @@ def run(ctx, record):
     if not callable(spec.old_fn):
         raise UsageError(f"OLD must be a TF1 model function fn(inputs) -> outputs, got {type(spec.old_fn).__name__}.")
     ctx.old = GraphSide(spec.old_fn, spec.inputs, spec.loss_fn, spec.optimizer)
+    if backends.runs_in_child(spec.backend):  # Keras 3 on another backend: a child process
+        ctx.new = child_process.make(spec, spec.backend, f"NEW {_label(spec.new_arg)!r}")
+    else:
+        _in_process(ctx, spec)
+    _compare(ctx, spec, record)
+
+
+def _in_process(ctx, spec):
     model = make_model(spec.new_arg, spec.strategy)
     try:
         ctx.new = KerasSide(model, spec.inputs, spec.loss_fn, spec.optimizer, training=spec.training,
@@ -31,6 +41,9 @@ def run(ctx, record):
         ) from e
     except Exception as e:  # noqa: BLE001 - the user's model raised: reported as theirs
         raise UserCodeError(f"NEW {_label(spec.new_arg)!r}", e) from e
+
+
+def _compare(ctx, spec, record):
     old, new = ctx.old, ctx.new
     if spec.targets is None:
         spec.targets = _losses.seeded_targets(spec.loss, old.outputs_shape)
