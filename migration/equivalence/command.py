@@ -70,6 +70,8 @@ def register(subparsers):
     p.add_argument("--learning-rate", type=float, default=0.1, help="default 0.1")
     p.add_argument("--weight-map", metavar="FILE", help="JSON/YAML: {old: new} or {rules: [[pattern, repl], ...]}")
     p.add_argument("--strategy", choices=("mirrored",), help="run NEW under tf.distribute.MirroredStrategy (2 logical CPUs)")
+    p.add_argument("--backend", metavar="NAME", help="Keras 3 backend of NEW: tensorflow, jax or torch "
+                   "(another than this process' runs NEW in a child process with KERAS_BACKEND set)")
     p.add_argument("--training", action="store_true", help="call NEW with training=True (TF1 built with is_training=True)")
     p.add_argument("--rtol", type=float, help="override every stage's rtol")
     p.add_argument("--atol", type=float, help="override every stage's atol")
@@ -241,6 +243,14 @@ def _validate_args(args):
             raise CommandUsageError(f"{flag} {path!r}: no such file")
     if args.report:
         check_report_dir(args.report)
+    from . import backends
+
+    if args.backend is not None and args.backend not in backends.BACKENDS:
+        raise CommandUsageError(f"--backend {args.backend!r}: expected one of {', '.join(backends.BACKENDS)}")
+    if backends.problem(args.backend):
+        raise CommandUsageError(backends.problem(args.backend))
+    if args.backend not in (None, "tensorflow") and args.strategy:
+        raise CommandUsageError(f"--strategy runs NEW in this process on TensorFlow; drop it or --backend {args.backend}")
     return shape
 
 
@@ -296,7 +306,7 @@ def _run_check(args):
             optimizer=args.optimizer, learning_rate=args.learning_rate, weight_map=weight_map,
             rtol=args.rtol, atol=args.atol, strategy=args.strategy, training=args.training,
             progress=progress, names={"old": args.old, "new": args.new},
-            record_trajectories=bool(args.report),
+            record_trajectories=bool(args.report), backend=args.backend,
         )
     except UsageError as e:
         raise CommandUsageError(str(e)) from e
