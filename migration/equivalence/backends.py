@@ -61,20 +61,24 @@ def _version(dist):
         return "?"
 
 
-def runs_in_child(backend):
-    """Whether the new side must run in a child process: a backend other than this process' Keras one."""
-    if backend is None:
-        return False
+def current():
+    """The backend of this process' Keras: ``keras.backend.backend()``, ``"tensorflow"`` under tf_keras."""
     from compat_reg import _flavor
 
-    current = "tensorflow" if not _flavor.is_keras3() else _keras3_backend()
-    return backend != current
-
-
-def _keras3_backend():
+    if not _flavor.is_keras3():
+        return "tensorflow"
     import keras
 
     return keras.backend.backend()
+
+
+def runs_in_child(backend):
+    """Whether the new side must run in a child process: a backend other than this process' Keras one.
+
+    ``None`` means this process' backend: the new side runs here (``KerasSide`` on
+    TensorFlow, ``backend_child.BackendSide`` on JAX / torch).
+    """
+    return backend is not None and backend != current()
 
 
 def reference(obj, what):

@@ -136,8 +136,8 @@ def check_equivalence(
         "strategy": None if spec.strategy is None else type(spec.strategy).__name__,
         "replicas": 1 if spec.strategy is None else spec.strategy.num_replicas_in_sync,
     }
-    if spec.backend is not None:
-        result.info["new_backend"] = backends.report(spec.backend)
+    if spec.backend is not None or backends.current() != "tensorflow":
+        result.info["new_backend"] = backends.report(spec.backend or backends.current())
     ctx = Context(spec, tol, result)
     try:
         for stage, record in zip(stage_list, records):
@@ -220,8 +220,10 @@ def _validate(old, new, inputs, targets, loss, steps, optimizer, learning_rate, 
 
 def _validate_backend(backend, spec):
     problem = backends.problem(backend)
-    if problem is None and backends.runs_in_child(backend) and spec.strategy is not None:
-        problem = f"a tf.distribute strategy runs only in this process; drop strategy= or backend={backend!r}"
+    if problem is None and spec.strategy is not None and (backends.runs_in_child(backend)
+                                                          or backends.current() != "tensorflow"):
+        problem = (f"a tf.distribute strategy needs the new side on TensorFlow in this process; drop strategy= "
+                   f"or backend={backend!r} (this process' Keras backend: {backends.current()})")
     if problem:
         raise UsageError(problem)
     return backend

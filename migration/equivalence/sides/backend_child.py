@@ -239,6 +239,16 @@ class BackendSide(KerasSide):
         return []
 
 
+def in_process(model, spec):
+    """A ``BackendSide`` in this process (its Keras 3 is on JAX / torch) for ``spec`` (a ``context.Spec``).
+
+    A named data loss is taken in its ``keras.ops`` form (``data_loss``): the
+    TensorFlow one cannot enter ``jax.grad`` or torch autograd.
+    """
+    loss_fn = data_loss(spec.loss) if isinstance(spec.loss, str) else spec.loss
+    return BackendSide(model, spec.inputs, loss_fn, spec.optimizer, training=spec.training)
+
+
 # ----------------------------------------------------------------------------
 # The protocol: JSON lines, arrays in .npz files.
 # ----------------------------------------------------------------------------

@@ -30,8 +30,13 @@ def run(ctx, record):
 def _in_process(ctx, spec):
     model = make_model(spec.new_arg, spec.strategy)
     try:
-        ctx.new = KerasSide(model, spec.inputs, spec.loss_fn, spec.optimizer, training=spec.training,
-                            strategy=spec.strategy)
+        if backends.current() == "tensorflow":
+            ctx.new = KerasSide(model, spec.inputs, spec.loss_fn, spec.optimizer, training=spec.training,
+                                strategy=spec.strategy)
+        else:  # this process' Keras 3 is on JAX / torch
+            from ..sides import backend_child
+
+            ctx.new = backend_child.in_process(model, spec)
     except UsageError:
         raise
     except (TypeError, ValueError) as e:
