@@ -100,16 +100,33 @@ def scaled_norm(regularizer, weights, describe):
 
 
 def sum_of(regularizer, weights, describe):
-    """``sum(member(weights))`` of a ``SumRegularizer``; a scalar zero when every member returns ``None``."""
+    """``sum(member(weights))`` of a ``SumRegularizer``; a scalar zero when every member returns ``None``.
+
+    The members get the Keras variable itself, so compat_reg members come back here
+    and Keras ones compute as they do anywhere.
+    """
     ops = _keras3().ops
-    w, dtype = _float_input(weights, regularizer, describe)
-    parts = [p for p in (member(w) for member in regularizer.regularizer_list) if p is not None]
+    _, dtype = _float_input(weights, regularizer, describe)
+    parts = [p for p in (member(weights) for member in regularizer.regularizer_list) if p is not None]
     if not parts:
         return ops.zeros((), dtype=dtype)
     total = parts[0]
     for p in parts[1:]:
         total = ops.add(total, p)
     return total
+
+
+def penalty(regularizer, weights, describe):
+    """The penalty of a compat_reg L1 / L2 (``scaled_norm``) or sum (``sum_of``) regularizer."""
+    if getattr(regularizer, "default_name", None) in NORMS:
+        return scaled_norm(regularizer, weights, describe)
+    if hasattr(regularizer, "regularizer_list"):
+        return sum_of(regularizer, weights, describe)
+    raise TypeError(
+        f"{regularizer!r} has no keras.ops form for Keras 3's {backend()} backend: only compat_reg's "
+        "l1/l2/l1_l2/sum regularizers do. Use compat_reg.to_keras(...) or a Keras Regularizer subclass "
+        "written with keras.ops."
+    )
 
 
 def orthogonality(scale, kernels):

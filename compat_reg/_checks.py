@@ -101,21 +101,22 @@ def require_graph_mode(fn_name, reads=None):
 _SCALE_EXPECTED = "a non-negative scalar float (a Python float, or a scalar float tf.Tensor/tf.Variable)"
 
 
-def _as_python_scalar(scale):
-    """A 0-d NumPy float array as a Python float; anything else unchanged."""
-    if isinstance(scale, np.ndarray) and scale.ndim == 0 and np.issubdtype(scale.dtype, np.floating):
-        return float(scale)
-    return scale
+def _zero_d(scale):
+    return isinstance(scale, np.ndarray) and scale.ndim == 0
 
 
 def check_scale(scale, arg_name="scale", negative_message="Setting a scale less than 0 on a regularizer: %g",
                 where=None):
-    """Validate a regularizer scale; return it (a 0-d NumPy float becomes a Python float).
+    """Validate a regularizer scale and return it.
 
     As tf_slim, with tf_slim's messages and ``ValueError``: integers (including
     ``True``; ``"scale cannot be an integer: 1"``) and negative floats
     (``negative_message % scale``) are refused, ``0.0`` is logged as disabling.
     Tensors and variables are accepted.
+
+    A 0-d NumPy float array is kept (tf_slim converts it like a tensor: scale
+    ``np.array(0.)`` gives a zero penalty, not ``None``) and checked by its value;
+    a 0-d integer array is refused like an integer.
 
     Refused here with a message naming ``arg_name`` (tf_slim accepted them and
     failed later or produced a non-scalar or NaN/inf "loss"): strings
@@ -123,7 +124,13 @@ def check_scale(scale, arg_name="scale", negative_message="Setting a scale less 
     non-finite floats, complex numbers, and tensors statically known to be
     non-scalar, non-float or negative.
     """
-    scale = _as_python_scalar(scale)
+    if _zero_d(scale) and np.issubdtype(scale.dtype, np.floating):
+        # tf_slim converts a 0-d array like a tensor (a 0.0 one gives a zero penalty, not None):
+        # kept as it is, checked by its value
+        check_scale(float(scale), arg_name, negative_message, where)
+        return scale
+    if _zero_d(scale) and (np.issubdtype(scale.dtype, np.integer) or scale.dtype == bool):
+        scale = scale.item()
     if isinstance(scale, numbers.Integral):
         raise ValueError("%s cannot be an integer: %s" % (arg_name, scale))
     if isinstance(scale, numbers.Real):

@@ -125,7 +125,8 @@ def _scale_tensor(scale, dtype):
 
 
 def _scale_config(scale, arg_name):
-    if isinstance(scale, numbers.Real):
+    if isinstance(scale, numbers.Real) or (getattr(scale, "ndim", None) == 0 and not isinstance(scale, tf.Tensor)
+                                           and not isinstance(scale, tf.Variable)):
         return float(scale)
     raise ValueError(
         f"Cannot serialize a regularizer whose `{arg_name}` is a tensor or variable "
@@ -145,6 +146,24 @@ class Regularizer(_flavor.keras().regularizers.Regularizer):
     """
 
     def __call__(self, weights):
+        if _flavor.is_keras3() and isinstance(weights, _flavor.keras().Variable):
+            return self.keras_penalty(weights)
+        return self.tf1_penalty(weights)
+
+    def keras_penalty(self, weights):
+        """The Keras path: the penalty of a Keras 3 variable, a scalar (never ``None``; Keras sums it).
+
+        The one place Keras 3 weights are dispatched. Today it runs the TF1 ops on the variable
+        (``tf1_penalty`` reads it as a TF tensor and, seeing a Keras 3 variable, returns a scalar
+        zero rather than ``None`` for a disabled regularizer): same values. On Keras 3's JAX /
+        torch backends the same math runs with ``keras.ops`` (``compat_reg._backend_math``).
+        """
+        if _backend_math.applies(weights):  # Keras 3 on JAX / torch: keras.ops, same values
+            return _backend_math.penalty(self, weights, _describe)
+        return self.tf1_penalty(weights)
+
+    def tf1_penalty(self, weights):
+        """The TF1 path: tf_slim's ops, names and ``None`` for a disabled regularizer in graph mode."""
         raise NotImplementedError
 
     def get_config(self):
@@ -189,9 +208,7 @@ class _ScaledNormRegularizer(Regularizer):
     def norm(self, weights):
         raise NotImplementedError
 
-    def __call__(self, weights):
-        if _backend_math.applies(weights):  # Keras 3 on JAX / torch: keras.ops, same values
-            return _backend_math.scaled_norm(self, weights, _describe)
+    def tf1_penalty(self, weights):
         if _is_static_zero(self.scale) and _disabled_means_none(weights):
             return None
         weights = _as_tensor_input(weights, self)
@@ -259,9 +276,7 @@ class SumRegularizer(Regularizer):
         self.regularizer_list = _members(regularizer_list, "SumRegularizer")
         self.scope = scope
 
-    def __call__(self, weights):
-        if _backend_math.applies(weights):  # Keras 3 on JAX / torch: keras.ops, same values
-            return _backend_math.sum_of(self, weights, _describe)
+    def tf1_penalty(self, weights):
         none_if_disabled = _disabled_means_none(weights)
         if weights is not None or not none_if_disabled:  # tf_slim passes None on to the members
             weights = _as_tensor_input(weights, self)

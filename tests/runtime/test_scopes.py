@@ -492,3 +492,11 @@ def test_unwrap_regularizer_gives_back_the_users_regularizer(graph):
     assert installed is not reg  # the build-once wrapper
     assert compat_reg.scopes.unwrap_regularizer(installed) is reg
     assert compat_reg.scopes.unwrap_regularizer(reg) is reg
+
+
+def test_an_unexpected_double_regularization_warning_fails_the_suite(graph):
+    """pytest.ini turns compat_reg's DoubleRegularizationWarning into an error unless a test expects it."""
+    with compat_reg.regularized_scope("net", compat_reg.l2_regularizer(0.1)):
+        w = tf.compat.v1.get_variable("w", [2])
+    with pytest.raises(compat_reg.DoubleRegularizationWarning, match=r"'net/w:0' is regularized twice"):
+        compat_reg.regularize(w, compat_reg.l1_regularizer(0.1))
