@@ -148,6 +148,8 @@ class Regularizer(_flavor.keras().regularizers.Regularizer):
     def __call__(self, weights):
         if _flavor.is_keras3() and isinstance(weights, _flavor.keras().Variable):
             return self.keras_penalty(weights)
+        if _backend_math.applies(weights):  # a JAX / torch tensor (an activity, a sum's member)
+            return self.keras_penalty(weights)
         return self.tf1_penalty(weights)
 
     def keras_penalty(self, weights):
