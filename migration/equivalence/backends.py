@@ -105,3 +105,14 @@ def report(backend):
     info["process"] = "child process" if runs_in_child(backend) else "this process"
     info["description"] = describe(info)
     return info
+
+
+def command_line_problem(backend, strategy=None):
+    """What is wrong with ``compat-reg check --backend NAME`` (with ``--strategy``), or ``None``; no import."""
+    if backend is not None and backend not in BACKENDS:
+        return f"--backend {backend!r}: expected one of {', '.join(BACKENDS)}"
+    if problem(backend):
+        return problem(backend)
+    if backend not in (None, "tensorflow") and strategy:
+        return f"--strategy runs NEW in this process on TensorFlow; drop it or --backend {backend}"
+    return None

@@ -129,12 +129,14 @@ def _fmt(v):
 
 
 OPTIMIZERS = {
-    "sgd": Spec("sgd", "GradientDescentOptimizer", "SGD"),
-    "momentum": Spec("momentum", "MomentumOptimizer", "SGD", (Param("momentum", "momentum", 0.9),)),
+    "sgd": Spec("sgd", "GradientDescentOptimizer", "SGD", keras_fixed={"momentum": 0.0, "nesterov": False}),
+    "momentum": Spec("momentum", "MomentumOptimizer", "SGD", (Param("momentum", "momentum", 0.9),),
+                     keras_fixed={"nesterov": False}),
     "nesterov": Spec("nesterov", "MomentumOptimizer", "SGD", (Param("momentum", "momentum", 0.9),),
                      tf1_fixed={"use_nesterov": True}, keras_fixed={"nesterov": True}),
     "adam": Spec("adam", "AdamOptimizer", "Adam", (
-        Param("beta1", "beta_1", 0.9), Param("beta2", "beta_2", 0.999), Param("epsilon", "epsilon", 1e-8))),
+        Param("beta1", "beta_1", 0.9), Param("beta2", "beta_2", 0.999), Param("epsilon", "epsilon", 1e-8)),
+        keras_fixed={"amsgrad": False}),
     "rmsprop": Spec("rmsprop", "RMSPropOptimizer", "RMSprop", (
         Param("decay", "rho", 0.9), Param("momentum", "momentum", 0.0), Param("epsilon", "epsilon", 1e-10),
         Param("centered", "centered", False, bool)), keras_slot_init={"velocity": 1.0}),

@@ -4,6 +4,8 @@ import dataclasses
 import json
 
 STAGES = ("build", "variables", "regularization", "forward", "gradients", "steps")
+# Of the JSON report (docs/schemas/check_report.schema.json); bump on an incompatible change.
+SCHEMA_VERSION = 1
 PASS, FAIL, SKIPPED = "pass", "fail", "skipped"
 
 
@@ -84,6 +86,7 @@ class CheckResult:
 
     def to_dict(self):
         return {
+            "schema_version": SCHEMA_VERSION,
             "equivalent": self.equivalent,
             "failed_stage": self.failed_stage,
             "reason": self.reason,

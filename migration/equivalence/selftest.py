@@ -167,6 +167,10 @@ def conventions():
     row("TF1 variable_scope(regularizer=) regularizes biases", _scope_regularizes_biases, True)
     row("TF1 apply_regularization appends its sum to the collection", _apply_regularization_appends, True)
     row("tf_slim batch_norm builds (compat_reg slim compat)", _slim_batch_norm_builds, True)
+    from . import optimizer_conventions
+
+    for name, measured, documented, note in optimizer_conventions.rows():
+        rows.append(Row(name, measured, documented, measured == documented, note))
     return rows
 
 

@@ -46,3 +46,18 @@ def test_selftest_logs_each_convention_and_quiet_silences_it(capsys):
     assert len(logged) == n_rows, cap.err
     assert main(["selftest", "--quick", "-q"]) == 0
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.keras
+def test_optimizer_conventions_are_measured_and_hold():
+    """Each optimizer row re-measures a convention on the installed stack (see optimizer_conventions)."""
+    from migration.equivalence import optimizer_conventions
+    from migration.equivalence import optimizers
+
+    rows = {name: (measured, documented) for name, measured, documented, _ in optimizer_conventions.rows()}
+    assert all(m == d for m, d in rows.values()), {k: v for k, v in rows.items() if v[0] != v[1]}
+    assert sum(1 for name in rows if " steps like TF1 " in name) == len(optimizers.OPTIMIZERS)
+    assert rows["RMSProp epsilon placement (TF1, Keras)"][0] == ("inside", "inside")
+    assert rows["slot starts (TF1 rms, Keras velocity, TF1/Keras Adagrad acc)"][0] == (1.0, 0.0, 0.1, 0.1)
+    assert rows["momentum TF1 lr*a and Keras v agree under a changing rate"][0] is False
+    assert optimizer_conventions.reproduces("rmsprop") < 1e-5

@@ -57,8 +57,6 @@ class Side(typing.Protocol):
       shapes, trainable: ``{name: tuple}``, ``{name: bool}``.
       outputs_shape: the output's shape (a tuple).
       losses: one ``LossInfo`` per regularization loss (after ``set_targets``).
-      updates: ``{name: ...}`` of the non-trainable variables the training step
-        updates itself (batch-norm moving statistics), for ``--training``.
     """
 
     label: str
@@ -83,6 +81,12 @@ class Side(typing.Protocol):
         """``{trainable name: (data grad, regularization grad, total grad)}``."""
 
     def step(self): ...
+
+    def update_statistics(self):
+        """Update the moving statistics once on the fixed inputs, as the training step does."""
+
+    def batch_norm_epsilons(self) -> list:
+        """The batch-norm epsilons the outputs use (sorted)."""
 
     def describe_optimizer(self) -> str: ...
 

@@ -33,6 +33,7 @@ from . import LossInfo
 from . import first_output
 from .keras_inprocess import KerasSide
 from .keras_inprocess import keras_name
+from .keras_inprocess import switch_off_dropout
 
 
 def data_loss(name):
@@ -98,7 +99,14 @@ class BackendSide(KerasSide):
         self.losses = None
 
     def _call(self):
-        return self.model(self.x, training=self.training)
+        """Call the model; in training mode the moving statistics are restored (as ``KerasSide._call``)."""
+        if not self.training:
+            return self.model(self.x, training=False)
+        saved = [(v, np.array(keras.ops.convert_to_numpy(v.value))) for v in self.model.non_trainable_weights]
+        out = self.model(self.x, training=True)
+        for v, value in saved:
+            v.assign(value)
+        return out
 
     def set_targets(self, targets):
         self.targets = targets
@@ -179,12 +187,12 @@ class BackendSide(KerasSide):
         return np.concatenate([np.asarray(keras.ops.convert_to_numpy(v.value)).ravel() for v in found]) if found else None
 
     # -- gradients and steps
-    def _grads(self, which):
+    def _grads(self, which, update=False):
         """``{trainable name: gradient}`` of ``data``, ``reg`` or ``total`` by the backend's autodiff."""
         pairs = self._trainable_pairs()
         if self.backend == "torch":
-            return self._grads_torch(which, pairs)
-        return self._grads_jax(which, pairs)
+            return self._grads_torch(which, pairs, update)
+        return self._grads_jax(which, pairs, update)
 
     def _objective(self, which, out, losses):
         ops = keras.ops
@@ -194,7 +202,7 @@ class BackendSide(KerasSide):
         data = ops.cast(self._loss_fn(self.t, first_output(out, "the new model")), "float32")
         return {"data": data, "reg": reg, "total": data + reg}[which]
 
-    def _grads_jax(self, which, pairs):
+    def _grads_jax(self, which, pairs, update):
         import jax
 
         model = self.model
@@ -207,13 +215,17 @@ class BackendSide(KerasSide):
             return self._objective(which, out, losses)
 
         grads = jax.grad(f)(tv)
+        if update:  # the training step's own call: moving statistics move once, as with KerasSide
+            _, new_ntv = model.stateless_call(tv, ntv, x, training=self.training)
+            for v, value in zip(model.non_trainable_variables, new_ntv):
+                v.assign(value)
         by_id = {id(v): np.asarray(g) for v, g in zip(model.trainable_variables, grads)}
         return {n: by_id.get(id(v), np.zeros(v.shape, np.float32)) for n, v in pairs}
 
-    def _grads_torch(self, which, pairs):
+    def _grads_torch(self, which, pairs, update):
         import torch
 
-        out = self._call()
+        out = self.model(self.x, training=self.training) if update else self._call()
         y = self._objective(which, out, list(self.model.losses))
         params = [v.value for _, v in pairs]
         grads = torch.autograd.grad(y, params, allow_unused=True) if y.requires_grad else [None] * len(params)
@@ -231,7 +243,7 @@ class BackendSide(KerasSide):
                 self.model.compile(optimizer=opt, loss=self._loss_fn, jit_compile=False)
             self.model.train_on_batch(self.inputs, self.targets)
             return
-        grads = self._grads("total")
+        grads = self._grads("total", update=True)
         pairs = self._trainable_pairs()
         opt.apply_gradients([(keras.ops.convert_to_tensor(grads[n]), v) for n, v in pairs])
 
@@ -349,7 +361,8 @@ def serve(directory, stdin, proto):
                 user_files = _user_files([args["new"]] + ([args["loss"]] if ":" in args["loss"] else []))
                 side = _build(args)
                 result = {k: getattr(side, k) for k in ("names", "shapes", "trainable", "outputs_shape",
-                                                         "created_twice", "optimizer_from_model", "backend")}
+                                                         "created_twice", "optimizer_from_model", "backend",
+                                                         "dropout")}
             elif op == "get":
                 result = getattr(side, args["name"])
             else:
@@ -367,9 +380,12 @@ def _build(args):
     model = new() if not isinstance(new, (keras.Model, keras.layers.Layer)) else new
     if not isinstance(model, (keras.Model, keras.layers.Layer)):
         raise TypeError(f"NEW {args['new']!r} returned {type(model).__name__}, not a Keras 3 Model")
+    dropout = switch_off_dropout(model) if args["training"] else []
     opt = args["optimizer"]
-    return BackendSide(model, args["inputs"], loss_fn, _Choice(opt["name"], opt["learning_rate"], opt["params"]),
+    side = BackendSide(model, args["inputs"], loss_fn, _Choice(opt["name"], opt["learning_rate"], opt["params"]),
                        training=args["training"])
+    side.dropout = dropout
+    return side
 
 
 def main(argv):

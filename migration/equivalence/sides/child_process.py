@@ -70,7 +70,7 @@ class ChildSide:
             "new": new_ref, "loss": loss_ref, "training": training, "inputs": inputs,
             "optimizer": {"name": choice.name, "learning_rate": choice.learning_rate, "params": dict(choice.params)},
         })
-        for key in ("names", "shapes", "trainable", "outputs_shape", "created_twice", "optimizer_from_model"):
+        for key in ("names", "shapes", "trainable", "outputs_shape", "created_twice", "optimizer_from_model", "dropout"):
             setattr(self, key, info[key])
         self.outputs_shape = tuple(self.outputs_shape)
         self.shapes = {n: tuple(s) for n, s in self.shapes.items()}
@@ -141,6 +141,12 @@ class ChildSide:
 
     def describe_optimizer(self):
         return self._call("describe_optimizer")
+
+    def update_statistics(self):
+        self._call("update_statistics")
+
+    def batch_norm_epsilons(self):
+        return self._call("batch_norm_epsilons")
 
     # -- sides.NewSide
     def ensure_optimizer(self):

@@ -51,6 +51,32 @@ def _scheduled_learning_rate(opt):
     return float(np.asarray(schedule(int(np.asarray(opt.iterations)))))
 
 
+def _layers(model):
+    """Every layer reachable through ``.layers`` (functional, Sequential and subclassed models)."""
+    seen, stack, out = set(), [model], []
+    while stack:
+        layer = stack.pop()
+        if id(layer) in seen:
+            continue
+        seen.add(id(layer))
+        out.append(layer)
+        stack.extend(getattr(layer, "layers", None) or [])
+    return out
+
+
+def switch_off_dropout(model):
+    """Set every Keras dropout layer's ``rate`` to 0 (identity in training mode); returns their names."""
+    keras = _flavor.keras()
+    kinds = tuple(getattr(keras.layers, n) for n in ("Dropout", "GaussianDropout", "AlphaDropout")
+                  if hasattr(keras.layers, n))
+    names = []
+    for layer in _layers(model):
+        if isinstance(layer, kinds) and getattr(layer, "rate", 0):
+            layer.rate = 0.0
+            names.append(layer.name)
+    return names
+
+
 class KerasSide:
     """The in-process Keras side of a check (implements ``sides.NewSide``)."""
 
@@ -86,7 +112,20 @@ class KerasSide:
 
     # -- calls
     def _call(self):
-        return self.model(self.x, training=self.training)
+        """Call the model on the inputs; in training mode, moving statistics are left as they were.
+
+        Keras updates batch-norm statistics inside every ``training=True`` call, while the
+        TF1 side updates them only with its train op: the checker's evaluations, probes
+        and gradients must not count as training steps.
+        """
+        if not self.training:
+            return self.model(self.x, training=False)
+        frozen = [v for v in self.model.non_trainable_weights]
+        saved = [np.asarray(_tf_variable(v).numpy()) for v in frozen]
+        out = self.model(self.x, training=True)
+        for v, value in zip(frozen, saved):
+            v.assign(value)
+        return out
 
     def set_targets(self, targets):
         self.targets = targets
@@ -166,6 +205,15 @@ class KerasSide:
             infos.append(LossInfo(f"model.losses[{i}]", names, reads(grads[0])))
         del tape
         return infos
+
+    def batch_norm_epsilons(self):
+        """The ``epsilon`` of every Keras ``BatchNormalization`` layer of the model."""
+        bn = _flavor.keras().layers.BatchNormalization
+        return sorted(float(layer.epsilon) for layer in _layers(self.model) if isinstance(layer, bn))
+
+    def update_statistics(self):
+        """One call in training mode: Keras updates batch-norm moving statistics inside the call."""
+        self.model(self.x, training=True)  # not self._call(): this one must update
 
     def values(self):
         return {n: np.asarray(_tf_variable(v).numpy()) for n, v in self.by_name.items()}

@@ -20,6 +20,9 @@ from . import UserCodeError
 from . import first_output
 
 _VARIABLE_OPS = ("VarHandleOp", "VariableV2", "Variable", "VarHandle")
+# Ops that sample random numbers (dropout's mask): their outputs differ between the sides.
+_RANDOM_OPS = ("RandomUniform", "RandomStandardNormal", "TruncatedNormal", "RandomUniformInt",
+               "StatelessRandomUniformV2", "StatelessRandomNormalV2", "StatelessRandomUniformFullIntV2")
 
 
 class GraphSide:
@@ -97,6 +100,20 @@ class GraphSide:
         found = {op.name for op in leaves if op.name in var_ops}
         order = {n: i for i, n in enumerate(self.names)}
         return LossInfo(tensor.name, tuple(sorted(found, key=order.get)), any(op is self.x.op for op in leaves))
+
+    def random_ops(self):
+        """Names of the random-sampling ops the outputs depend on (a dropout mask), in graph order."""
+        return [op.name for op in _graph_walk.reached(self.outputs.op, lambda op: op.type in _RANDOM_OPS)]
+
+    def batch_norm_epsilons(self):
+        """The ``epsilon`` attribute of every fused batch-norm op the outputs depend on."""
+        ops = _graph_walk.reached(self.outputs.op, lambda op: op.type.startswith("FusedBatchNorm"))
+        return sorted(float(op.get_attr("epsilon")) for op in ops)
+
+    def update_statistics(self):
+        """Run ``UPDATE_OPS`` once on the fixed inputs (what a TF1 train op runs before its step)."""
+        if self.update_ops:
+            self.session.run(self.update_ops, self._feed())
 
     def values(self):
         return dict(zip(self.names, self.session.run(self.variables)))

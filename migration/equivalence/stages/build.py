@@ -11,6 +11,7 @@ from ..sides import UsageError
 from ..sides import UserCodeError
 from ..sides import child_process
 from ..sides.keras_inprocess import KerasSide
+from ..sides.keras_inprocess import switch_off_dropout
 from ..sides.tf1_graph import GraphSide
 from . import StageCheck
 
@@ -22,13 +23,15 @@ def run(ctx, record):
     ctx.old = GraphSide(spec.old_fn, spec.inputs, spec.loss_fn, spec.optimizer)
     if backends.runs_in_child(spec.backend):  # Keras 3 on another backend: a child process
         ctx.new = child_process.make(spec, spec.backend, f"NEW {_label(spec.new_arg)!r}")
+        dropout = ctx.new.dropout
     else:
-        _in_process(ctx, spec)
-    _compare(ctx, spec, record)
+        dropout = _in_process(ctx, spec)
+    _compare(ctx, spec, record, dropout)
 
 
 def _in_process(ctx, spec):
     model = make_model(spec.new_arg, spec.strategy)
+    dropout = switch_off_dropout(model) if spec.training else []
     try:
         if backends.current() == "tensorflow":
             ctx.new = KerasSide(model, spec.inputs, spec.loss_fn, spec.optimizer, training=spec.training,
@@ -46,10 +49,16 @@ def _in_process(ctx, spec):
         ) from e
     except Exception as e:  # noqa: BLE001 - the user's model raised: reported as theirs
         raise UserCodeError(f"NEW {_label(spec.new_arg)!r}", e) from e
+    return dropout
 
 
-def _compare(ctx, spec, record):
+def _compare(ctx, spec, record, dropout):
     old, new = ctx.old, ctx.new
+    if dropout:
+        ctx.result.info["dropout"] = (
+            f"switched off on the new side for the check (rate 0): {', '.join(dropout)}; the two sides cannot "
+            "draw the same dropout masks")
+    random_ops = old.random_ops() if spec.training else []
     if spec.targets is None:
         spec.targets = _losses.seeded_targets(spec.loss, old.outputs_shape)
     spec.targets = np.asarray(spec.targets)
@@ -58,6 +67,12 @@ def _compare(ctx, spec, record):
     problems = []
     if old.outputs_shape != new.outputs_shape:
         problems.append(f"output shapes differ: old {old.outputs_shape}, new {new.outputs_shape}")
+    if random_ops:
+        problems.append(
+            f"the TF1 outputs depend on random ops in training mode ({', '.join(random_ops[:3])}"
+            f"{' ...' if len(random_ops) > 3 else ''}): dropout cannot draw the same masks on both sides. Build "
+            "OLD with its dropout off for the check (keep_prob=1.0, or slim.dropout(..., is_training=False)); "
+            "the checker switches the new side's dropout off itself")
     if new.created_twice:
         problems.append(
             f"the new model created {new.created_twice} more weight(s) on its second call; "

@@ -1,5 +1,6 @@
 """Stage ``forward``: outputs and data loss at the copied weights."""
 
+from .. import diagnoses as dg
 from ..compare import close
 from ..compare import worst
 from ..result import FAIL
@@ -19,6 +20,9 @@ def run(ctx, record):
     record.details = problems + [f"data loss: old {o['data']:.9g}, new {n['data']:.9g}; max |output diff| {diff:.3g}"]
     if problems:
         record.status, record.summary = FAIL, problems[0]
+        eps = dg.BatchNormEpsilonFacts(ctx.old.batch_norm_epsilons(), ctx.new.batch_norm_epsilons())
+        if eps.differ:
+            record.diagnoses = [dg.diagnose("forward", eps)]
         if ctx.spec.training is False:
             record.details.append(
                 "hint: the new model is called with training=False; a TF1 function built with "

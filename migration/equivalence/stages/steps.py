@@ -2,7 +2,10 @@
 
 Total / data / regularization loss compared before each step and after the last,
 then every weight. When the new optimizer follows a Keras ``LearningRateSchedule``,
-the old side is fed the same rate at each step. After the first
+the old side is fed the same rate at each step. The new optimizer's configuration
+is then held against the TF1 one (``diagnoses`` scope ``optimizer``): a convention
+trap fails the stage with its named diagnosis even when the trajectories agree
+within tolerance on these inputs (a different epsilon shows on other data). After the first
 step, a new update that is the old one plus ``(R - 1)`` times the regularization
 step is the ``not-scaled-per-replica`` mistake.
 """
@@ -51,6 +54,9 @@ def run(ctx, record):
     ctx.result.info["optimizer_old"] = ctx.old.describe_optimizer()
     ctx.result.info["optimizer_new"] = ctx.new.describe_optimizer()
     problems, diagnoses = [], []
+    facts = _optimizer_facts(ctx) if n_steps else None
+    if ctx.spec.training:  # for the statistics stage: how far the steps moved the moving statistics
+        ctx.handoff["statistics_before"] = {o: v for o, v in ctx.old.values().items() if not ctx.old.trainable[o]}
     for i in range(n_steps + 1):
         _record(ctx, traj)
         for what in ("total", "data", "regularization"):
@@ -68,15 +74,23 @@ def run(ctx, record):
     if not problems and not diagnoses:
         wo, wn = ctx.old.values(), ctx.new.values()
         for o, n in o2n.items():
+            if ctx.spec.training and not ctx.old.trainable[o]:
+                continue  # moving statistics: compared by the statistics stage, with their diagnoses
             if not close(wn[n], wo[o], tol):
                 diff = np.abs(np.asarray(wn[n], np.float64) - np.asarray(wo[o], np.float64))
                 problems.append(f"after {n_steps} step(s) weight old {o!r} / new {n!r} differs by up to {diff.max():.3g}")
                 break
+    traps = dg.diagnose("optimizer", facts, every=True) if facts is not None else []
     record.details = problems
-    record.diagnoses = diagnoses
+    record.diagnoses = diagnoses + traps
     if problems or diagnoses:
         record.status = FAIL
         record.summary = problems[0] if problems else diagnoses[0].message.split(":")[0] + ": " + diagnoses[0].code
+        return
+    if traps:
+        record.status = FAIL
+        record.summary = (f"the optimizers' conventions differ [{', '.join(d.code for d in traps)}], although "
+                          f"the {n_steps}-step trajectories agree within rtol {tol['rtol']:g} on these inputs")
         return
     record.status = PASS
     replicas = ctx.result.info.get("replicas", 1)
@@ -86,6 +100,17 @@ def run(ctx, record):
         f"{n_steps} step(s): total/data/regularization loss agree at every step "
         f"(final total old {traj['old']['total'][-1]:.6g}, new {traj['new']['total'][-1]:.6g}){scaled}"
     )
+
+
+def _optimizer_facts(ctx):
+    """The TF1 optimizer against the new one's config, measured before the first step."""
+    config = ctx.new.optimizer_config()
+    velocity = None
+    if ctx.spec.optimizer.name == "rmsprop" and config["class"] == "RMSprop":
+        values = ctx.new.slot_values("velocity")
+        if values is not None and values.size:
+            velocity = float(values[0]) if np.all(values == values[0]) else float(np.mean(values))
+    return dg.OptimizerFacts(ctx.spec.optimizer, config["class"], config, velocity)
 
 
 def record_trajectories(ctx):
