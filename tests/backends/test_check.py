@@ -91,3 +91,15 @@ def test_new_must_be_importable_by_the_child():
     with pytest.raises(ValueError, match=r"NEW must be importable by the child process"):
         check_equivalence(demo_tf1_model.model, lambda: demo_keras_port.build(), inputs=INPUTS,
                           backend="torch" if current_backend() != "torch" else "jax")
+
+
+def test_batch_norm_port_in_training_mode_on_this_backend():
+    from tests.migration.test_checker_training import X as BN_INPUTS
+    from tests.migration.test_checker_training import keras_port
+    from tests.migration.test_checker_training import slim_net
+
+    result = check_equivalence(slim_net(), keras_port(), inputs=BN_INPUTS, steps=2, training=True, optimizer="adam",
+                               learning_rate=0.05)
+    assert result.info["new_backend"]["backend"] == current_backend()
+    assert result.equivalent, result.format_table()
+    assert result.stage("statistics").summary.startswith("2 moving statistics agree after 2 step(s)")
