@@ -137,3 +137,18 @@ def orthogonality(scale, kernels):
     gram = ops.matmul(ops.transpose(w), w)
     off = gram - ops.diag(ops.diagonal(gram))
     return ops.multiply(ops.cast(scale, w.dtype), ops.sum(ops.square(off)))
+
+
+def scalar_loss(value, who):
+    """``value`` as a backend scalar of a float dtype (``floatx`` for an integer one); a non-scalar refused."""
+    keras = _keras3()
+    ops = keras.ops
+    value = ops.convert_to_tensor(value)
+    if len(value.shape) != 0:
+        raise ValueError(
+            f"{who} returned a tensor of shape {tuple(value.shape)}; a loss must be a scalar. Reduce it "
+            "with keras.ops.sum or keras.ops.mean inside the callable."
+        )
+    if not keras.backend.standardize_dtype(value.dtype).startswith(("float", "bfloat")):
+        value = ops.cast(value, keras.backend.floatx())
+    return value

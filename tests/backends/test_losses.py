@@ -1,0 +1,60 @@
+"""``add_callable_loss`` on Keras 3's JAX / torch backend: recomputed at every read, trained by ``fit``.
+
+Reference: NumPy (``0.1 * sum(kernel**2)`` of the current kernel) at float32 rtol 1e-6.
+"""
+
+import numpy as np
+import pytest
+
+from compat_reg.keras import add_callable_loss
+from tests.backends import models
+from tests.backends._support import NON_TF
+
+pytestmark = [pytest.mark.backend, pytest.mark.keras, NON_TF]
+
+
+def _model():
+    import keras
+
+    inputs = keras.Input((6,))
+    dense = keras.layers.Dense(2, name="d")
+    model = keras.Model(inputs, dense(inputs))
+    add_callable_loss(model, lambda: 0.1 * keras.ops.sum(keras.ops.square(dense.kernel)))
+    return model, dense
+
+
+def _expected(dense):
+    import keras
+
+    k = np.asarray(keras.ops.convert_to_numpy(dense.kernel.value), np.float64)
+    return 0.1 * float(np.sum(k * k))
+
+
+def test_callable_loss_follows_the_variable_and_fit_trains_it():
+    import keras
+
+    model, dense = _model()
+    model(models.INPUTS)
+    np.testing.assert_allclose(float(keras.ops.convert_to_numpy(model.losses[0])), _expected(dense), rtol=1e-6)
+    before = _expected(dense)
+    model.compile(optimizer=keras.optimizers.SGD(0.5), loss="mse")
+    # zero targets and a large step: the penalty's gradient shrinks the kernel.
+    model.fit(models.INPUTS, np.zeros((8, 2), np.float32), batch_size=8, epochs=3, shuffle=False, verbose=0)
+    after = float(keras.ops.convert_to_numpy(model.losses[0]))
+    np.testing.assert_allclose(after, _expected(dense), rtol=1e-6)
+    assert after < before
+
+
+def test_non_scalar_callable_loss_is_refused_naming_it():
+    import keras
+
+    inputs = keras.Input((6,))
+    dense = keras.layers.Dense(2)
+    model = keras.Model(inputs, dense(inputs))
+
+    def per_unit():
+        return keras.ops.sum(keras.ops.square(dense.kernel), axis=0)
+
+    with pytest.raises(ValueError, match=r"the callable \S*per_unit returned a tensor of shape \(2,\); a loss must be a "
+                                         r"scalar\. Reduce it with keras\.ops\.sum"):
+        add_callable_loss(model, per_unit)  # a built model: evaluated once here, on this backend
