@@ -55,6 +55,32 @@ def test_non_scalar_callable_loss_is_refused_naming_it():
     def per_unit():
         return keras.ops.sum(keras.ops.square(dense.kernel), axis=0)
 
-    with pytest.raises(ValueError, match=r"the callable \S*per_unit returned a tensor of shape \(2,\); a loss must be a "
-                                         r"scalar\. Reduce it with keras\.ops\.sum"):
+    with pytest.raises(ValueError, match=r"the callable \S*per_unit returned a tensor of shape \(2,\); a loss "
+                                         r"must be a scalar\. Reduce it with keras\.ops\.sum"):
         add_callable_loss(model, per_unit)  # a built model: evaluated once here, on this backend
+
+
+def test_orthogonality_of_two_kernels_as_a_callable_loss_trains_with_fit():
+    import keras
+
+    import compat_reg
+
+    inputs = keras.Input((6,))
+    a, b = keras.layers.Dense(3, name="a"), keras.layers.Dense(2, name="b")
+    model = keras.Model(inputs, keras.layers.Concatenate()([a(inputs), b(inputs)]))
+    add_callable_loss(model, lambda: compat_reg.orthogonality(0.1)([a.kernel, b.kernel]))
+
+    def numpy_penalty():
+        w = np.concatenate([np.asarray(keras.ops.convert_to_numpy(k.value), np.float64) for k in (a.kernel, b.kernel)],
+                           axis=1)
+        gram = w.T @ w
+        return 0.1 * float(np.sum(np.square(gram - np.diag(np.diag(gram)))))
+
+    model(models.INPUTS)
+    before = float(keras.ops.convert_to_numpy(model.losses[0]))
+    np.testing.assert_allclose(before, numpy_penalty(), rtol=1e-6)
+    model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse")
+    model.fit(models.INPUTS, np.zeros((8, 5), np.float32), batch_size=8, epochs=2, shuffle=False, verbose=0)
+    after = float(keras.ops.convert_to_numpy(model.losses[0]))
+    np.testing.assert_allclose(after, numpy_penalty(), rtol=1e-6)
+    assert after != before

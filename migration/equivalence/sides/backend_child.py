@@ -184,7 +184,9 @@ class BackendSide(KerasSide):
         if not found:
             opt.build([v for _, v in self._trainable_pairs()])
             found = [v for v in opt.variables if slot in keras_name(v)]
-        return np.concatenate([np.asarray(keras.ops.convert_to_numpy(v.value)).ravel() for v in found]) if found else None
+        if not found:
+            return None
+        return np.concatenate([np.asarray(keras.ops.convert_to_numpy(v.value)).ravel() for v in found])
 
     # -- gradients and steps
     def _grads(self, which, update=False):

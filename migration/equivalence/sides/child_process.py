@@ -70,7 +70,8 @@ class ChildSide:
             "new": new_ref, "loss": loss_ref, "training": training, "inputs": inputs,
             "optimizer": {"name": choice.name, "learning_rate": choice.learning_rate, "params": dict(choice.params)},
         })
-        for key in ("names", "shapes", "trainable", "outputs_shape", "created_twice", "optimizer_from_model", "dropout"):
+        for key in ("names", "shapes", "trainable", "outputs_shape", "created_twice", "optimizer_from_model",
+                    "dropout"):
             setattr(self, key, info[key])
         self.outputs_shape = tuple(self.outputs_shape)
         self.shapes = {n: tuple(s) for n, s in self.shapes.items()}
@@ -182,7 +183,7 @@ class ChildSide:
 
 
 def make(spec, backend, who):
-    """The ``ChildSide`` for ``spec`` (a ``context.Spec``); ``UsageError`` when NEW or the loss cannot be imported there."""
+    """The ``ChildSide`` for ``spec`` (a ``context.Spec``); ``UsageError`` when NEW or the loss cannot be imported."""
     try:
         new_ref = backends.reference(spec.new_arg, "NEW")
         loss_ref = spec.loss if isinstance(spec.loss, str) else backends.reference(spec.loss, "--loss")
