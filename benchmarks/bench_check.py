@@ -5,7 +5,14 @@ Baseline ("build + 1 step"), measured in the same run:
        initialize, run one step in a Session;
   new: build the Keras model, ``compile(SGD, jit_compile=False)``, one ``train_on_batch``.
 Check: ``check_equivalence(old, new, steps=1)`` — all six stages.
-Target (issue 4): check <= 2x the baseline.
+Target (issue 13 item 4): check <= 1.5x the baseline.
+
+Where the check's extra time goes on resnet_v1_50 (cProfile, Keras 3, one run): the TF1
+function is traced 5 times (the TF1 side once; the TF1Layer port four times: the functional
+construction, its first eager call, the checker's traced ``model(x); model.losses`` that finds
+which variables each loss reads, and once more under the gradient tapes), about 5.4 s each;
+the regularization stage's probes (about a dozen forward passes per side) and the gradients
+stage's two tapes make most of the rest.
 
 Models: the demo (examples/demo_tf1_model.py vs examples/demo_keras_port.py) and
 tf_slim.nets.resnet_v1.resnet_v1_50 (graph mode, 32x32, 10 classes, weight decay 1e-4)
@@ -101,7 +108,7 @@ def main(argv=None):
         old, new, shape = _resnet()
         _measure("resnet_v1_50 32x32 vs TF1Layer", old, new, shape, "sparse_softmax_cross_entropy", 1e-5,
                  1 if args.quick else 3)
-    print("target: whole check <= 2x build + 1 step", flush=True)
+    print("target: whole check <= 1.5x build + 1 step", flush=True)
     return 0
 
 

@@ -175,17 +175,32 @@ def _run_user_facing(fn, ctx, record, spec):
 
 
 def _user_frame(error, spec):
-    """``"OLD 'name'"`` / ``"NEW 'name'"`` when the traceback passes through the user's source file."""
-    files = {}
-    for who, obj in (("OLD", spec.old_fn), ("NEW", spec.new_arg)):
+    """``"OLD 'name'"`` / ``"NEW 'name'"`` when the traceback passes through the user's source.
+
+    The innermost frame inside the source lines of OLD, NEW (or its class) or the
+    ``--loss`` callable names the culprit; a frame elsewhere in one of their files names
+    the first of them defined in that file. An installed library's file (a Keras
+    ``Functional`` model's class) is not the user's code.
+    """
+    spans, files = [], {}
+    loss = spec.loss if callable(spec.loss) else None
+    for who, obj in (("OLD", spec.old_fn), ("NEW", spec.new_arg), ("--loss", loss)):
+        label = f"{who} {getattr(obj, '__name__', type(obj).__name__)!r}"
         for target in (obj, type(obj)):
             try:
-                files.setdefault(inspect.getsourcefile(target), f"{who} {getattr(obj, '__name__', type(obj).__name__)!r}")
-            except TypeError:
+                path = inspect.getsourcefile(target)
+                lines, start = inspect.getsourcelines(target)
+            except (TypeError, OSError):
                 continue
-    files.pop(None, None)
-    files.pop(__file__, None)
-    for frame in reversed(traceback.extract_tb(error.__traceback__)):
+            if path and path != __file__ and not any(p in path for p in ("site-packages", "dist-packages")):
+                spans.append((path, start, start + len(lines), label))
+                files.setdefault(path, label)
+    frames = list(reversed(traceback.extract_tb(error.__traceback__)))
+    for frame in frames:
+        for path, start, end, label in spans:
+            if frame.filename == path and start <= (frame.lineno or 0) < end:
+                return label
+    for frame in frames:
         if frame.filename in files:
             return files[frame.filename]
     return None

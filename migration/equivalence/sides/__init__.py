@@ -14,6 +14,7 @@ array or a float keyed by variable name, so the stages need no change.
 """
 
 import dataclasses
+import re
 import typing
 
 
@@ -25,7 +26,11 @@ class UserCodeError(RuntimeError):
     """The user's OLD or NEW code raised while the checker ran it (``__cause__`` is their exception)."""
 
     def __init__(self, who, error):
-        super().__init__(f"{who} raised {type(error).__name__}: {error}")
+        # One line, no terminal colours: Keras decorates a layer's error over several lines.
+        text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(error)).split())
+        if len(text) > 300:
+            text = text[:297] + "..."
+        super().__init__(f"{who} raised {type(error).__name__}: {text}")
         self.who, self.error = who, error
 
 
