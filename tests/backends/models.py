@@ -39,3 +39,8 @@ def fit(model, epochs=3):
     model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse")
     history = model.fit(INPUTS, TARGETS, batch_size=len(INPUTS), epochs=epochs, shuffle=False, verbose=0)
     return [float(v) for v in history.history["loss"]]
+
+
+def failing_build():
+    """A NEW whose builder raises, for the error path of a child-process side."""
+    raise RuntimeError("the port's builder failed on purpose")

@@ -87,6 +87,20 @@ def test_unknown_backend_is_a_usage_error_naming_the_choices(clis):
     assert "--backend 'cntk': expected one of tensorflow, jax, torch" in stderr
 
 
+def test_new_raising_in_the_child_is_the_users_error_with_the_childs_traceback():
+    from migration.equivalence import UserCodeError
+    from tests.backends import models
+
+    other = "torch" if current_backend() != "torch" else "jax"
+    with pytest.raises(UserCodeError) as info:
+        check_equivalence(demo_tf1_model.model, models.failing_build, inputs=INPUTS, backend=other, steps=0)
+    assert str(info.value) == (f"NEW 'failing_build' raised ChildError: RuntimeError: the port's builder failed on "
+                               f"purpose (in the {other} child process)")
+    note = info.value.error.__notes__[0]
+    assert note.startswith(f"Traceback in the {other} child process:")
+    assert 'tests/backends/models.py", line' in note and "in failing_build" in note
+
+
 def test_new_must_be_importable_by_the_child():
     with pytest.raises(ValueError, match=r"NEW must be importable by the child process"):
         check_equivalence(demo_tf1_model.model, lambda: demo_keras_port.build(), inputs=INPUTS,

@@ -100,16 +100,17 @@ class ChildSide:
         return self._request(method, {"args": list(args)})
 
     def _raise(self, op, err):
-        text = f"{err['type']}: {err['message']}\n(in the {self.backend} child process)\n{err['traceback']}"
+        error = ChildError(f"{err['type']}: {err['message']} (in the {self.backend} child process)")
+        error.add_note(f"Traceback in the {self.backend} child process:\n{err['traceback'].rstrip()}")
         if err["user"]:
-            raise UserCodeError(self.who, ChildError(text))
+            raise UserCodeError(self.who, error) from error
         if err["usage"] and op == "init":
             raise UsageError(
                 f"the new model failed on Keras 3's {self.backend} backend ({err['type']}: {err['message']}). "
                 "Check --input-shape / inputs (batch first), and that NEW builds a Keras 3 model "
                 "with backend-agnostic code (keras.ops, not tf.*)."
             )
-        raise ChildError(text)
+        raise error
 
     def _stderr_tail(self, n=4000):
         self._stderr.flush()
