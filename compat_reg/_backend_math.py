@@ -152,3 +152,39 @@ def scalar_loss(value, who):
     if not keras.backend.standardize_dtype(value.dtype).startswith(("float", "bfloat")):
         value = ops.cast(value, keras.backend.floatx())
     return value
+
+
+def strategy_scope(model):
+    """``model.distribute_strategy.scope()`` (TensorFlow models), else a no-op context (JAX / torch)."""
+    import contextlib
+
+    strategy = getattr(model, "distribute_strategy", None)
+    return strategy.scope() if strategy is not None else contextlib.nullcontext()
+
+
+def check_loss_split_supported():
+    """``LossSplit`` cannot run on Keras 3's JAX backend: raise saying why and what to do instead."""
+    if backend() == "jax":
+        raise NotImplementedError(
+            "LossSplit does not run on Keras 3's JAX backend: JAX's jitted, stateless train_step carries "
+            "the state of model.metrics only, so a callback's metrics cannot be updated inside it. Log "
+            "sum(model.losses) from a custom train_step's compute_metrics, or use the TensorFlow or torch backend."
+        )
+
+
+def split_loss(losses, total, x, y_pred):
+    """``(sum(losses), total - sum(losses), batch size)`` with ``keras.ops``, as ``LossSplit`` logs them.
+
+    No replica factor: ``tf.distribute`` does not exist on these backends.
+    """
+    keras = _keras3()
+    ops = keras.ops
+    reg = ops.cast(0.0, "float32")
+    for loss in losses:
+        reg = reg + ops.cast(ops.sum(loss), "float32")
+    weight = ops.cast(1.0, "float32")
+    for candidate in keras.tree.flatten(x) + keras.tree.flatten(y_pred):
+        if candidate is not None and len(getattr(candidate, "shape", ()) or ()):
+            weight = ops.cast(ops.shape(candidate)[0], "float32")
+            break
+    return reg, ops.cast(total, "float32") - reg, weight

@@ -52,3 +52,15 @@ def start_cli(backend_of_parent, *argv):
     """Start ``python -m migration.cli argv`` with this process' Keras on ``backend_of_parent``."""
     return subprocess.Popen([sys.executable, "-m", "migration.cli", *argv], env=env_for(backend_of_parent),
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def run_python_on(backends, code, *args, timeout=300):
+    """``run_python`` on several backends at once (concurrent subprocesses): ``{backend: parsed result}``."""
+    procs = {b: subprocess.Popen([sys.executable, "-c", code, *args], env=env_for(b), cwd=ROOT,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for b in backends}
+    out = {}
+    for b, proc in procs.items():
+        stdout, stderr = proc.communicate(timeout=timeout)
+        assert proc.returncode == 0, f"{b}: {stderr[-3000:]}"
+        out[b] = json.loads(stdout.strip().splitlines()[-1])
+    return out

@@ -9,6 +9,8 @@ import pytest
 from compat_reg.keras import add_callable_loss
 from tests.backends import models
 from tests.backends._support import NON_TF
+from tests.backends._support import current_backend
+from tests.backends._support import run_python_on
 
 pytestmark = [pytest.mark.backend, pytest.mark.keras, NON_TF]
 
@@ -84,3 +86,38 @@ def test_orthogonality_of_two_kernels_as_a_callable_loss_trains_with_fit():
     after = float(keras.ops.convert_to_numpy(model.losses[0]))
     np.testing.assert_allclose(after, numpy_penalty(), rtol=1e-6)
     assert after != before
+
+
+_LOSS_SPLIT = """
+import json, numpy as np, keras
+from compat_reg.keras import LossSplit
+from tests.backends import models
+m = models.build()
+m.set_weights(models.seeded_weights(m))
+m.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse")
+h = m.fit(models.INPUTS, models.TARGETS, batch_size=4, epochs=2, shuffle=False, verbose=0, callbacks=[LossSplit()])
+print(json.dumps({"backend": keras.backend.backend(), "history": h.history}))
+"""
+
+
+def test_loss_split_on_torch_logs_what_it_logs_on_tensorflow():
+    runs = run_python_on(("torch", "tensorflow"), _LOSS_SPLIT)
+    torch_h, tf_h = runs["torch"]["history"], runs["tensorflow"]["history"]
+    assert sorted(torch_h) == sorted(tf_h) == ["loss", "loss_no_weight_decay", "regularization_loss"]
+    for key in tf_h:
+        np.testing.assert_allclose(torch_h[key], tf_h[key], rtol=1e-5, err_msg=key)
+    np.testing.assert_allclose(np.add(torch_h["regularization_loss"], torch_h["loss_no_weight_decay"]),
+                               torch_h["loss"], rtol=1e-6)
+
+
+@pytest.mark.skipif(current_backend() != "jax", reason="the JAX-specific refusal: run under KERAS_BACKEND=jax")
+def test_loss_split_on_jax_refuses_saying_why():
+    import keras
+
+    from compat_reg.keras import LossSplit
+
+    model = models.build()
+    model.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(NotImplementedError, match=r"LossSplit does not run on Keras 3's JAX backend: JAX's jitted"):
+        model.fit(models.INPUTS, models.TARGETS, epochs=1, verbose=0, callbacks=[LossSplit()])
+    assert keras.backend.backend() == "jax"
