@@ -58,25 +58,31 @@ def fusable_terms(regularizer):
     return [(kind, scale)]
 
 
-def _read(variable):
-    """The variable's value as a tensor, reusing the read op made when it was created.
+def reusable_creation_read(variable):
+    """The ``ReadVariableOp`` a graph-mode resource variable made at creation, if it can be reused here; else None.
 
-    A graph-mode resource variable keeps the ``ReadVariableOp`` it built at creation
-    (see ``tf_graph.creation_read``); it reads the *current* value at every ``Session.run`` and
-    gradients flow through it to the handle like through any read. Reusing it saves one
-    op per variable; anything else (ref variables, mirrored variables, a read inside a
-    control-flow context) is converted the ordinary way.
+    It reads the *current* value at every ``Session.run`` and gradients flow through it to
+    the handle like through any read (see ``tf_graph.creation_read``). Reusing it saves one op
+    per variable. Not reused: ref variables, Keras/mirrored wrappers, a read made under control
+    dependencies or inside a control-flow context, or one of another graph than the default.
     """
     element = tf_graph.creation_read(variable)
     if (
         isinstance(element, tf.Tensor)
         and element.op.type == "ReadVariableOp"
         and element.graph is variable.graph
+        and element.graph is tf.compat.v1.get_default_graph()
         and not element.op.control_inputs
         and tf_graph.control_flow_context(element.op) is None
     ):
         return element
-    return tf.convert_to_tensor(variable)
+    return None
+
+
+def _read(variable):
+    """The variable's value as a tensor, reusing the creation-time read op when possible."""
+    element = reusable_creation_read(variable)
+    return element if element is not None else tf.convert_to_tensor(variable)
 
 
 def _fused_penalty(variables, terms, dtype):

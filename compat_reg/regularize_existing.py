@@ -14,6 +14,8 @@ import tensorflow as tf
 
 from compat_reg import _checks
 from compat_reg import _registry
+from compat_reg import fused as _fused
+from compat_reg import regularizers as _regularizers
 from compat_reg._internals import tf_graph
 from compat_reg._registry import REGULARIZATION_LOSSES
 from compat_reg._registry import DoubleRegularizationWarning
@@ -30,9 +32,14 @@ def _check_penalty(penalty, var_name, regularizer, fn_name):
 def build_once(variable, regularizer, fn_name, scope_name=None):
     """``regularizer(variable)`` colocated with it, in TF1's name scope ``<var>/Regularizer/``."""
     scope_name = scope_name or variable.op.name
+    weights = variable
+    if isinstance(regularizer, _regularizers.Regularizer) and tf.as_dtype(variable.dtype).base_dtype.is_floating:
+        # compat_reg's own regularizers only read the value: reuse the read op made at creation
+        weights = _fused.reusable_creation_read(variable)
+        weights = variable if weights is None else weights
     with tf_graph.colocate_with(variable):
         with tf.name_scope(scope_name + "/Regularizer/"):
-            penalty = regularizer(variable)
+            penalty = regularizer(weights)
     return _check_penalty(penalty, variable.name, regularizer, fn_name)
 
 

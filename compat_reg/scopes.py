@@ -44,8 +44,8 @@ hand, with TF1's semantics where TF1 had an answer:
     documented example), a ``scope=`` regex selects a whole variable scope or
     nothing (``"net/w1"`` of ``net/w1, net/w2`` selects nothing), and the penalty
     is not colocated with each variable. It was the default before; the default
-    build is within 1.2x of bare ``get_variable`` (``benchmarks/
-    bench_graph_construction.py``), so TF1's layout costs little.
+    per-variable build measured 0.97x bare ``get_variable`` (fused 1.03x; figures
+    and method in ``docs/scopes_and_patterns.md``), so TF1's layout costs little.
 
 ``regularize(variables, regularizer, partitioned="per_shard")``
     Add ``regularizer(w)`` for variables that already exist (TF1 had only
