@@ -384,8 +384,12 @@ def _build(args):
         raise TypeError(f"NEW {args['new']!r} returned {type(model).__name__}, not a Keras 3 Model")
     dropout = switch_off_dropout(model) if args["training"] else []
     opt = args["optimizer"]
-    side = BackendSide(model, args["inputs"], loss_fn, _Choice(opt["name"], opt["learning_rate"], opt["params"]),
-                       training=args["training"])
+    choice = _Choice(opt["name"], opt["learning_rate"], opt["params"])
+    if keras.backend.backend() == "tensorflow":  # a TF child of a parent on JAX / torch: the usual side
+        side = KerasSide(model, args["inputs"], loss_fn, choice, training=args["training"])
+        side.backend = "tensorflow"
+    else:
+        side = BackendSide(model, args["inputs"], loss_fn, choice, training=args["training"])
     side.dropout = dropout
     return side
 
