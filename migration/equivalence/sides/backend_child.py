@@ -149,7 +149,7 @@ class BackendSide(KerasSide):
             _, _, ls = model.stateless_call(tv, ntv, x, training=self.training, return_losses=True)
             return [keras.ops.cast(l, "float32") for l in ls]
 
-        jac = jax.jacrev(losses, argnums=(0, 1, 2))(jax.numpy.asarray(self.inputs),
+        jac = jax.jit(jax.jacrev(losses, argnums=(0, 1, 2)))(jax.numpy.asarray(self.inputs),
                                                     seeded(model.trainable_variables),
                                                     seeded(model.non_trainable_variables))
         out = []
@@ -211,12 +211,14 @@ class BackendSide(KerasSide):
         tv = [v.value for v in model.trainable_variables]
         ntv = [v.value for v in model.non_trainable_variables]
         x = jax.numpy.asarray(self.inputs)
+        cache = self.__dict__.setdefault("_jitted_grads", {})
+        if which not in cache:  # traced once per objective (the targets are fixed by then)
+            def f(tv, ntv, x):
+                out, _, losses = model.stateless_call(tv, ntv, x, training=self.training, return_losses=True)
+                return self._objective(which, out, losses)
 
-        def f(tv):
-            out, _, losses = model.stateless_call(tv, ntv, x, training=self.training, return_losses=True)
-            return self._objective(which, out, losses)
-
-        grads = jax.grad(f)(tv)
+            cache[which] = jax.jit(jax.grad(f))
+        grads = cache[which](tv, ntv, x)
         if update:  # the training step's own call: moving statistics move once, as with KerasSide
             _, new_ntv = model.stateless_call(tv, ntv, x, training=self.training)
             for v, value in zip(model.non_trainable_variables, new_ntv):
