@@ -20,6 +20,7 @@ import math
 
 import tensorflow as tf
 
+from compat_reg import _backend_math
 from compat_reg import _checks
 from compat_reg import collections as _collections
 from compat_reg._registry import REGULARIZATION_LOSSES
@@ -159,6 +160,8 @@ def orthogonality(scale):
     """
 
     def fn(kernels):
+        if kernels and _backend_math.applies(kernels[0]):  # Keras 3 on JAX / torch
+            return _backend_math.orthogonality(scale, kernels)
         mats = [tf.reshape(k, [-1, tf.compat.dimension_value(k.shape[-1])]) for k in kernels]
         w = tf.concat(mats, axis=1)
         gram = tf.matmul(w, w, transpose_a=True)

@@ -41,6 +41,7 @@ import numbers
 
 import tensorflow as tf
 
+from compat_reg import _backend_math
 from compat_reg import _checks
 from compat_reg import _flavor
 
@@ -147,6 +148,8 @@ class Regularizer(_flavor.keras().regularizers.Regularizer):
     def __call__(self, weights):
         if _flavor.is_keras3() and isinstance(weights, _flavor.keras().Variable):
             return self.keras_penalty(weights)
+        if _backend_math.applies(weights):  # a JAX / torch tensor (an activity, a sum's member)
+            return self.keras_penalty(weights)
         return self.tf1_penalty(weights)
 
     def keras_penalty(self, weights):
@@ -154,8 +157,11 @@ class Regularizer(_flavor.keras().regularizers.Regularizer):
 
         The one place Keras 3 weights are dispatched. Today it runs the TF1 ops on the variable
         (``tf1_penalty`` reads it as a TF tensor and, seeing a Keras 3 variable, returns a scalar
-        zero rather than ``None`` for a disabled regularizer): same values, TF backend only.
+        zero rather than ``None`` for a disabled regularizer): same values. On Keras 3's JAX /
+        torch backends the same math runs with ``keras.ops`` (``compat_reg._backend_math``).
         """
+        if _backend_math.applies(weights):  # Keras 3 on JAX / torch: keras.ops, same values
+            return _backend_math.penalty(self, weights, _describe)
         return self.tf1_penalty(weights)
 
     def tf1_penalty(self, weights):

@@ -38,6 +38,7 @@ import types
 
 import tensorflow as tf
 
+from compat_reg import _backend_math
 from compat_reg import _flavor
 
 _ATTR = "_compat_reg_callable_losses"
@@ -102,6 +103,8 @@ def _checked(fn):
                 f"add_callable_loss: the callable {_fn_name(fn)} returned None. It must "
                 "return a scalar loss tensor (return tf.constant(0.0) for no penalty)."
             )
+        if _backend_math.applies(value):  # Keras 3 on JAX / torch: the same checks with keras.ops
+            return _backend_math.scalar_loss(value, f"add_callable_loss: the callable {_fn_name(fn)}")
         value = tf.convert_to_tensor(value)
         if value.shape.rank not in (0, None):
             raise ValueError(

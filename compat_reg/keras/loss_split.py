@@ -41,6 +41,7 @@ logging zeros.
 
 import tensorflow as tf
 
+from compat_reg import _backend_math
 from compat_reg import _flavor
 
 REGULARIZATION_LOSS = "regularization_loss"
@@ -103,8 +104,9 @@ class LossSplit(_flavor.keras().callbacks.Callback):
         if self._installed_on is model:
             return
         self._uninstall()
+        _backend_math.check_loss_split_supported()  # Keras 3 on JAX: a clear error
         keras = _flavor.keras()
-        with model.distribute_strategy.scope():
+        with _backend_math.strategy_scope(model):
             self._reg = keras.metrics.Mean(name=self.regularization_name)
             self._rest = keras.metrics.Mean(name=self.no_weight_decay_name)
         original_compute_loss = model.compute_loss
@@ -117,6 +119,11 @@ class LossSplit(_flavor.keras().callbacks.Callback):
                 return total
             x = kwargs.get("x", args[0] if args else None)
             y_pred = kwargs.get("y_pred", args[2] if len(args) > 2 else None)
+            if _backend_math.applies(total):  # Keras 3 on torch: the same split with keras.ops
+                reg, rest, weight = _backend_math.split_loss(model.losses, total, x, y_pred)
+                reg_metric.update_state(reg, sample_weight=weight)
+                rest_metric.update_state(rest, sample_weight=weight)
+                return total
             losses = [tf.cast(tf.reduce_sum(l), tf.float32) for l in model.losses]
             reg = tf.add_n(losses) if losses else tf.constant(0.0)
             unscaled_total = tf.cast(total, tf.float32) * float(_replicas())

@@ -31,6 +31,7 @@ import tensorflow as tf
 
 from compat_reg import _flavor
 from . import _losses
+from . import backends
 from . import optimizers
 from .compare import DEFAULT_TOLERANCES  # noqa: F401  (re-exported)
 from .compare import tolerances
@@ -67,6 +68,7 @@ def check_equivalence(
     progress=None,
     names=None,
     record_trajectories=False,
+    backend=None,
 ):
     """Check a Keras port ``new`` against a TF1 model function ``old``, stage by stage.
 
@@ -102,6 +104,9 @@ def check_equivalence(
       record_trajectories: when a stage after ``variables`` fails, still run the
         ``steps`` updates (without comparing) so the report can plot both sides'
         loss curves; the ``steps`` stage stays ``skipped``.
+      backend: ``None`` (this process' Keras), ``"tensorflow"``, ``"jax"`` or ``"torch"``:
+        the Keras 3 backend of the new side; another one than this process' runs in a
+        child process (``sides.child_process``; NEW must then be importable as module:attr).
 
     Returns:
       A ``CheckResult``.
@@ -112,6 +117,7 @@ def check_equivalence(
     """
     spec = _validate(old, new, inputs, targets, loss, steps, optimizer, learning_rate, optimizer_params,
                      weight_map, strategy, training)
+    spec.backend = _validate_backend(backend, spec)
     tol = tolerances(rtol, atol)
     if spec.optimizer.name in ADAPTIVE and atol is None:
         # An adaptive optimizer divides each gradient element by its own running magnitude: an element whose
@@ -136,6 +142,8 @@ def check_equivalence(
         "strategy": None if spec.strategy is None else type(spec.strategy).__name__,
         "replicas": 1 if spec.strategy is None else spec.strategy.num_replicas_in_sync,
     }
+    if spec.backend is not None or backends.current() != "tensorflow":
+        result.info["new_backend"] = backends.report(spec.backend or backends.current())
     ctx = Context(spec, tol, result)
     try:
         for stage, record in zip(stage_list, records):
@@ -229,6 +237,17 @@ def _validate(old, new, inputs, targets, loss, steps, optimizer, learning_rate, 
     if not isinstance(training, bool):
         raise UsageError(f"Invalid value for argument `training`. Expected True or False. Received: training={training!r}")
     return Spec(old, new, inputs, targets, loss, loss_fn, int(steps), choice, weight_map, strategy, training)
+
+
+def _validate_backend(backend, spec):
+    problem = backends.problem(backend)
+    if problem is None and spec.strategy is not None and (backends.runs_in_child(backend)
+                                                          or backends.current() != "tensorflow"):
+        problem = (f"a tf.distribute strategy needs the new side on TensorFlow in this process; drop strategy= "
+                   f"or backend={backend!r} (this process' Keras backend: {backends.current()})")
+    if problem:
+        raise UsageError(problem)
+    return backend
 
 
 _STRATEGIES = {}

@@ -77,6 +77,8 @@ def register(subparsers):
     p.add_argument("--learning-rate", type=float, default=0.1, help="default 0.1")
     p.add_argument("--weight-map", metavar="FILE", help="JSON/YAML: {old: new} or {rules: [[pattern, repl], ...]}")
     p.add_argument("--strategy", choices=("mirrored",), help="run NEW under tf.distribute.MirroredStrategy (2 logical CPUs)")
+    p.add_argument("--backend", metavar="NAME", help="Keras 3 backend of NEW: tensorflow, jax or torch "
+                   "(another than this process' runs NEW in a child process with KERAS_BACKEND set)")
     p.add_argument("--training", action="store_true", help="call NEW with training=True (TF1 built with is_training=True)")
     p.add_argument("--rtol", type=float, help="override every stage's rtol")
     p.add_argument("--atol", type=float, help="override every stage's atol")
@@ -253,6 +255,10 @@ def _validate_args(args):
     params = _parse_optimizer_params(args.optimizer, args.optimizer_param, args.learning_rate)
     if args.report:
         check_report_dir(args.report)
+    from .backends import command_line_problem
+
+    if command_line_problem(args.backend, args.strategy):
+        raise CommandUsageError(command_line_problem(args.backend, args.strategy))
     return shape, params
 
 
@@ -326,7 +332,7 @@ def _run_check(args):
             weight_map=weight_map,
             rtol=args.rtol, atol=args.atol, strategy=args.strategy, training=args.training,
             progress=progress, names={"old": args.old, "new": args.new},
-            record_trajectories=bool(args.report),
+            record_trajectories=bool(args.report), backend=args.backend,
         )
     except UsageError as e:
         raise CommandUsageError(str(e)) from e

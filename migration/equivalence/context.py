@@ -18,6 +18,7 @@ class Spec:
     weight_map: object
     strategy: object
     training: bool
+    backend: object = None  # a Keras 3 backend for the new side (backends.BACKENDS), None: this process'
 
 
 @dataclasses.dataclass
@@ -45,3 +46,5 @@ class Context:
     def close(self):
         if self.old is not None:
             self.old.close()
+        if self.new is not None:
+            self.new.close()

@@ -111,6 +111,8 @@ class CheckResult:
                 f"keras: {info.get('flavor', '?')} {info.get('keras_version', '')}"
                 + (f"   strategy: {info['strategy']}" if info.get("strategy") else "")
             )
+            if info.get("new_backend"):
+                lines.append(f"new side on Keras 3 backend: {info['new_backend']['description']}")
         lines.append(f"{'stage':<15}{'status':<9}{'time':>7}  summary")
         for s in self.stages:
             lines.append(f"{s.name:<15}{s.status.upper():<9}{s.seconds:>6.2f}s  {s.summary}")

@@ -4,10 +4,12 @@ import numpy as np
 
 from compat_reg import _flavor
 from .. import _losses
+from .. import backends
 from ..result import FAIL
 from ..result import PASS
 from ..sides import UsageError
 from ..sides import UserCodeError
+from ..sides import child_process
 from ..sides.keras_inprocess import KerasSide
 from ..sides.keras_inprocess import switch_off_dropout
 from ..sides.tf1_graph import GraphSide
@@ -19,11 +21,25 @@ def run(ctx, record):
     if not callable(spec.old_fn):
         raise UsageError(f"OLD must be a TF1 model function fn(inputs) -> outputs, got {type(spec.old_fn).__name__}.")
     ctx.old = GraphSide(spec.old_fn, spec.inputs, spec.loss_fn, spec.optimizer)
+    if backends.runs_in_child(spec.backend):  # Keras 3 on another backend: a child process
+        ctx.new = child_process.make(spec, spec.backend, f"NEW {_label(spec.new_arg)!r}")
+        dropout = ctx.new.dropout
+    else:
+        dropout = _in_process(ctx, spec)
+    _compare(ctx, spec, record, dropout)
+
+
+def _in_process(ctx, spec):
     model = make_model(spec.new_arg, spec.strategy)
     dropout = switch_off_dropout(model) if spec.training else []
     try:
-        ctx.new = KerasSide(model, spec.inputs, spec.loss_fn, spec.optimizer, training=spec.training,
-                            strategy=spec.strategy)
+        if backends.current() == "tensorflow":
+            ctx.new = KerasSide(model, spec.inputs, spec.loss_fn, spec.optimizer, training=spec.training,
+                                strategy=spec.strategy)
+        else:  # this process' Keras 3 is on JAX / torch
+            from ..sides import backend_child
+
+            ctx.new = backend_child.in_process(model, spec)
     except UsageError:
         raise
     except (TypeError, ValueError) as e:
@@ -33,6 +49,10 @@ def run(ctx, record):
         ) from e
     except Exception as e:  # noqa: BLE001 - the user's model raised: reported as theirs
         raise UserCodeError(f"NEW {_label(spec.new_arg)!r}", e) from e
+    return dropout
+
+
+def _compare(ctx, spec, record, dropout):
     old, new = ctx.old, ctx.new
     if dropout:
         ctx.result.info["dropout"] = (
