@@ -295,7 +295,8 @@ def test_frozen_weights_convention():
 
     skipped.trainable = False
     skipped(x)
-    assert skipped.losses == [] or float(tf.add_n(skipped.losses)) == 0.0
+    # plain_scopes adds only weight penalties, so a frozen layer under "skip" has no loss at all.
+    assert skipped.losses == []
     counted.trainable = False
     counted(x)
     reg, *_ = _graph_reference(case, x, values)
