@@ -72,17 +72,24 @@ class VariableStoreBase(_vs._VariableStore):  # pylint: disable=protected-access
         self._call_state.vars = {}
         self._call_state.partitioned_vars = {}
 
-    _vars = property(lambda self: self._call_state.vars, lambda self, v: setattr(self._call_state, "vars", v))
+    _vars = property(
+        lambda self: _CallVars(self._call_state.vars, self.all_variables),
+        lambda self, v: setattr(self._call_state, "vars", v),
+    )
     _partitioned_vars = property(
         lambda self: self._call_state.partitioned_vars,
         lambda self, v: setattr(self._call_state, "partitioned_vars", v),
     )
 
     def requested_in_call(self, name):
-        return name in self._vars
+        return name in self._call_state.vars
 
     def remember_in_call(self, name, variable):
-        self._vars[name] = variable
+        self._call_state.vars[name] = variable
+
+    def all_variables(self):
+        """Every variable the store holds across calls (subclasses: the persistent ones)."""
+        return list(self._call_state.vars.values())
 
     def tf_single_variable(self, name, **kwargs):
         return super()._get_single_variable(name, **kwargs)
@@ -96,6 +103,28 @@ class VariableStoreBase(_vs._VariableStore):  # pylint: disable=protected-access
 
     def single_variable(self, name, **kwargs):  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+class _CallVars(dict):
+    """TF's ``_vars`` seen through the call: membership per call, ``values()`` across calls.
+
+    TF's store answers ``name in _vars`` (reuse errors) per call, as a fresh graph
+    would. ``EagerVariableStore.variables()`` (what ``make_template`` counts to
+    refuse new variables on a later call) reads ``_vars.values()``: that is every
+    variable the layer holds, so a template made outside ``fn`` passes on every trace.
+    """
+
+    def __init__(self, per_call, all_variables):
+        super().__init__(per_call)
+        self._per_call = per_call
+        self._all_variables = all_variables
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        self._per_call[key] = value
+
+    def values(self):
+        return self._all_variables()
 
 
 def new_variable_scope_store():

@@ -35,6 +35,7 @@ REGULARIZATION_LOSSES = _registry.REGULARIZATION_LOSSES
 _LOCK = threading.RLock()
 _ACTIVE = {}  # thread id -> number of TF1Layer calls active in it
 _WINDOWS = {}  # id(graph) -> _GraphWindow
+_STORES = {}  # thread id -> stack of the variable stores of its active calls (all graphs)
 
 
 def call_key():
@@ -44,6 +45,13 @@ def call_key():
         if me in _ACTIVE or len(_ACTIVE) != 1:
             return me
         return next(iter(_ACTIVE))
+
+
+def current_store():
+    """The variable store of the innermost TF1Layer call this code belongs to, in any graph (or None)."""
+    with _LOCK:
+        stack = _STORES.get(call_key())
+        return stack[-1] if stack else None
 
 
 def active_call_threads():
@@ -109,23 +117,16 @@ def mine(collection_list):
 
 
 class _DispatchStore:
-    """The variable store ``get_variable`` sees: the store of this call's innermost ``TF1Layer``."""
+    """The variable store ``get_variable`` sees: the store of this call's innermost ``TF1Layer``.
 
-    def __init__(self):
-        self.stacks = {}
-
-    def push(self, store):
-        self.stacks.setdefault(threading.get_ident(), []).append(store)
-
-    def pop(self):
-        stack = self.stacks[threading.get_ident()]
-        stack.pop()
-        if not stack:
-            del self.stacks[threading.get_ident()]
+    One object for the process, installed in every window's graph, so that code that
+    kept a reference to it (``tf.compat.v1.make_template``'s store, made on its first
+    use) reaches the current call's store on later calls too.
+    """
 
     def current(self):
-        stack = self.stacks.get(call_key())
-        if not stack:
+        store = current_store()
+        if store is None:
             if active_call_threads() > 1:
                 raise RuntimeError(
                     "compat_reg TF1Layer: get_variable was called from a thread that runs no TF1Layer "
@@ -134,10 +135,17 @@ class _DispatchStore:
                     "that runs the layer's function, or outside tf.distribute."
                 )
             raise RuntimeError("compat_reg TF1Layer: no layer call is active in this thread.")
-        return stack[-1]
+        return store
 
     def __getattr__(self, name):
         return getattr(self.current(), name)
+
+
+_DISPATCH = _DispatchStore()
+# One variable-scope store for the process too (TF's is thread-local already): a
+# ``variable_scope`` context manager kept across calls (a template's) enters the
+# current call's scopes. Each call starts it from the root and restores it after.
+_SCOPE_STORE = _tf_vs.new_variable_scope_store()
 
 
 class _GraphWindow:
@@ -146,9 +154,11 @@ class _GraphWindow:
     def __init__(self, graph):
         self.graph = graph
         self.count = 0
-        self.before = {key: list(graph.get_collection_ref(key)) for key in graph.get_all_collection_keys()}
-        self.dispatch = _DispatchStore()
-        self.scope_store = _tf_vs.new_variable_scope_store()
+        # Every key, the tuple keys of the variable(-scope) stores too (get_all_collection_keys
+        # lists only the string ones).
+        self.before = {key: list(value) for key, value in _tf_graph.collections_dict(graph).items()}
+        self.dispatch = _DISPATCH
+        self.scope_store = _SCOPE_STORE
         collections = _tf_graph.collections_dict(graph)
         self.original_reg = collections.get(REGULARIZATION_LOSSES)
         self.reg = TaggedList(self.original_reg or [])
@@ -161,10 +171,10 @@ class _GraphWindow:
             collections.pop(REGULARIZATION_LOSSES, None)
         else:
             collections[REGULARIZATION_LOSSES] = self.original_reg
-        for key in list(self.graph.get_all_collection_keys()):
-            self.graph.get_collection_ref(key)[:] = self.before.get(key, [])
         for key in list(collections):
-            if not collections[key] and key not in self.before:
+            if key in self.before:
+                collections[key][:] = self.before[key]
+            else:
                 del collections[key]
 
 
@@ -194,17 +204,18 @@ def fresh_tf1_build(graph, store):
             window = _WINDOWS[id(graph)] = _GraphWindow(graph)
         window.count += 1
         _ACTIVE[me] = _ACTIVE.get(me, 0) + 1
-    window.dispatch.push(store)
+        _STORES.setdefault(me, []).append(store)
     saved_scope_state = _tf_vs.reset_variable_scope_store(window.scope_store)
     capture = CallCapture(window)
     try:
         yield capture
     finally:
-        window.dispatch.pop()
         _tf_vs.restore_variable_scope_store(window.scope_store, saved_scope_state)
         with _LOCK:
+            _STORES[me].pop()
             _ACTIVE[me] -= 1
             if not _ACTIVE[me]:
+                del _STORES[me]
                 del _ACTIVE[me]
                 window.reg.by_call.pop(me, None)
             else:

@@ -143,6 +143,8 @@ def _make_layer_class():
             self._tf1_conventions = _conventions.as_conventions(conventions)
             self._tf1_training_arg = _training_arg.training_parameter(fn, fn_kwargs, training_arg, self.name)
             self._tf1_store = BridgeVariableStore(self._create_tf1_variable, self.name, self._is_trainable_tf1)
+            self._tf1_sublayers = []  # TF1Layers fn calls (tracked by Keras: weights and losses)
+            self._tf1_store.adopt_sublayer = self._adopt_tf1_sublayer
             self._tf1_build_spec = None
             self._tf1_first_training = False
             self._tf1_eager_fn = None
@@ -262,7 +264,7 @@ def _make_layer_class():
                 branches.append(not self._tf1_first_training)
             pairs, in_trainable = [], None
             for branch, training in enumerate(branches):
-                scratch = tf.__internal__.FuncGraph(f"{self.name}_tf1_build")
+                scratch = tf.__internal__.FuncGraph(f"{self.name}_tf1_build", collections={})
                 with scratch.as_default():
                     placeholders = tf.nest.map_structure(
                         lambda s: tf.compat.v1.placeholder(s.dtype, s.shape), spec
@@ -298,7 +300,17 @@ def _make_layer_class():
                 trainable_key = tuple(id(v) for v in self.trainable_weights)
                 outputs, weight_losses, other_losses = self._tf1_eager_fn(inputs, bool(training), trainable_key)
             else:
+                parent = build_window.current_store()
                 outputs, weight_losses, other_losses, _, _ = self._run_tf1(inputs, training)
+                if parent is not None and parent is not self._tf1_store:
+                    # Called inside another TF1Layer's fn: its penalties are TF1 collection
+                    # entries of that call (weight penalties once per outer call, as reuse=True).
+                    if id(self) in parent.nested_weight_penalties:
+                        weight_losses = []
+                    parent.nested_weight_penalties.add(id(self))
+                    for loss in weight_losses + other_losses:
+                        tf.compat.v1.add_to_collection(REGULARIZATION_LOSSES, loss)
+                    return outputs
             # A second call in the same forward pass (shared tower) reuses the
             # variables: TF1 with reuse=True adds no second weight penalty.
             if not self._weight_losses_added_in_this_pass():
@@ -333,6 +345,10 @@ def _make_layer_class():
             if _graph_of(first) is not (None if tf.executing_eagerly() else tf.compat.v1.get_default_graph()):
                 return False
             return any(loss is first for loss in self.losses)
+
+        def _adopt_tf1_sublayer(self, layer):
+            if not any(layer is known for known in self._tf1_sublayers):
+                self._tf1_sublayers.append(layer)
 
         def _create_tf1_variable(self, name, value, trainable, constraint, synchronization, aggregation):
             with tf.init_scope(), _keras_variables.outside_symbolic_scope():
@@ -394,9 +410,12 @@ def _make_layer_class():
             store = self._tf1_store
             conv = self._tf1_conventions
             graph = tf.compat.v1.get_default_graph()
+            parent = build_window.current_store()
+            if parent is not None and parent is not store and parent.adopt_sublayer is not None:
+                parent.adopt_sublayer(self)  # a TF1Layer called in another's fn is its sublayer
             with build_window.fresh_tf1_build(graph, store) as capture:
                 store.begin_call(allow_create)
-                with _activity.recording() as records:
+                with _activity.recording() as records, tf.variable_creator_scope(store.raw_variable_creator):
                     outputs = self._tf1_fn(inputs, **kwargs)
                 frozen = self._frozen_ids() if not conv.count_frozen_weights else ()
                 weight_losses = weight_losses_of(store.pairs, frozen)

@@ -26,7 +26,9 @@ TF1 conventions matched (``tf.compat.v1.get_variable`` in a ``tf.Graph``):
   fresh graph TF1 code expects (``tf.trainable_variables()``, ``group_regularizer``).
 """
 
+import contextlib
 import inspect
+import threading
 
 import tensorflow as tf
 
@@ -38,6 +40,18 @@ from compat_reg.scopes import unwrap_regularizer
 REGULARIZATION_LOSSES = _registry.REGULARIZATION_LOSSES
 TRAINABLE_VARIABLES = tf.compat.v1.GraphKeys.TRAINABLE_VARIABLES
 GLOBAL_VARIABLES = tf.compat.v1.GraphKeys.GLOBAL_VARIABLES
+
+
+_making_keras_variable = threading.local()  # depth > 0: a bridge is creating the Keras variable itself
+
+
+@contextlib.contextmanager
+def _creating_keras_variable():
+    _making_keras_variable.depth = getattr(_making_keras_variable, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _making_keras_variable.depth -= 1
 
 
 class TF1VariableCreationError(ValueError):
@@ -54,6 +68,36 @@ class Shard:
         self.full_shape = list(full_shape)
         self.offset = list(offset)
         self.shape = list(shape)
+
+
+def value_of_graph_tensor(tensor, what):
+    """The value of a graph tensor that depends on no input, as an eager constant.
+
+    TF1 code initializes variables from graph tensors (``tf.Variable(tf.truncated_normal(
+    [5, 5], stddev=0.1))``). The layer creates its variables eagerly, so the subgraph
+    that computes the tensor is extracted and run once in a ``tf.Graph`` of its own
+    (random ops draw as in that graph).
+    """
+    static = tf.get_static_value(tensor)
+    if static is not None:
+        with tf.init_scope():
+            return tf.constant(static, dtype=tensor.dtype)
+    sub = tf.compat.v1.graph_util.extract_sub_graph(tensor.graph.as_graph_def(), [tensor.op.name])
+    graph = tf.Graph()
+    with graph.as_default():
+        (out,) = tf.graph_util.import_graph_def(sub, return_elements=[tensor.name], name="")
+        try:
+            with tf.compat.v1.Session(graph=graph) as sess:
+                value = sess.run(out)
+        except (tf.errors.InvalidArgumentError, tf.errors.FailedPreconditionError) as error:
+            raise ValueError(
+                f"TF1Layer: {what} is initialized from the graph tensor {tensor.name!r}, whose value "
+                f"depends on the layer's inputs or on other variables ({type(error).__name__}), so it "
+                "is not known when the layer is built. Initialize it from a NumPy array, a constant, "
+                "a callable or a tf.compat.v1 initializer object instead."
+            ) from None
+    with tf.init_scope():
+        return tf.constant(value, dtype=tensor.dtype)
 
 
 def _needs_no_arguments(initializer):
@@ -80,7 +124,8 @@ class BridgeVariableStore(_tf_vs.VariableStoreBase):
 
     def __init__(self, create_fn, layer_name, is_trainable_fn):
         self._call = build_window.PerCall(
-            vars=dict, partitioned_vars=dict, allow_create=False, pairs=list, pair_keys=set, mark=0
+            vars=dict, partitioned_vars=dict, allow_create=False, pairs=list, pair_keys=set, mark=0, raw_index=0,
+            nested=set,
         )
         super().__init__(self._call)
         self._is_trainable_fn = is_trainable_fn
@@ -89,6 +134,8 @@ class BridgeVariableStore(_tf_vs.VariableStoreBase):
         self.persistent = {}  # TF1 name -> tf.Variable the TF1 code sees
         self.keras_variables = {}  # TF1 name -> the Keras-tracked variable
         self.shards = {}  # TF1 shard name -> Shard
+        self.raw_names = []  # TF1 names of raw tf.compat.v1.Variable's, in creation order
+        self.adopt_sublayer = None  # set by the layer: track a TF1Layer called inside fn
         self.begin_call(False)
 
     def begin_call(self, allow_create):
@@ -98,8 +145,11 @@ class BridgeVariableStore(_tf_vs.VariableStoreBase):
         state.pairs = []
         state.pair_keys = set()
         state.mark = 0
+        state.raw_index = 0
+        state.nested = set()  # ids of the TF1Layers whose weight penalties this call already holds
 
     allow_create = property(lambda self: self._call.allow_create)
+    nested_weight_penalties = property(lambda self: self._call.nested)
     pairs = property(lambda self: self._call.pairs)
 
     def _record(self, var, regularizer, source):
@@ -151,10 +201,17 @@ class BridgeVariableStore(_tf_vs.VariableStoreBase):
         aggregation=tf.VariableAggregation.NONE,
     ):
         from_value = initializer is not None and not callable(initializer)
+        # TF1 gives a variable made from a value, or from a callable taking no arguments when
+        # no full shape is given, the value's own dtype (``dtype`` is not applied).
+        own_dtype = from_value or (
+            initializer is not None
+            and (shape is None or not tf.TensorShape(shape).is_fully_defined())
+            and _needs_no_arguments(initializer)
+        )
         if self.requested_in_call(name):
             # Second request within this call: TF's own checks (reuse=False raises).
             return self.tf_single_variable(name, shape=shape, dtype=dtype, reuse=reuse, initializer=initializer)
-        if reuse is True:
+        if reuse is True and name not in self.persistent:
             raise ValueError(
                 "Variable %s does not exist, or was not created with "
                 "tf.get_variable(). Did you mean to set "
@@ -176,14 +233,15 @@ class BridgeVariableStore(_tf_vs.VariableStoreBase):
                 trainable = synchronization != tf.VariableSynchronization.ON_READ
             # TF1: collections=[..., TRAINABLE_VARIABLES] makes it trainable whatever `trainable` says.
             trainable = bool(trainable) or TRAINABLE_VARIABLES in (collections or ())
-            var = self._create_fn(
-                name,
-                value,
-                trainable=trainable,
-                constraint=constraint,
-                synchronization=synchronization,
-                aggregation=aggregation,
-            )
+            with _creating_keras_variable():
+                var = self._create_fn(
+                    name,
+                    value,
+                    trainable=trainable,
+                    constraint=constraint,
+                    synchronization=synchronization,
+                    aggregation=aggregation,
+                )
             self.persistent[name] = var
             if partition_info is not None:
                 self.shards[name] = Shard(
@@ -198,7 +256,7 @@ class BridgeVariableStore(_tf_vs.VariableStoreBase):
                     "Trying to share variable %s, but specified shape %s and found shape %s."
                     % (name, tf.TensorShape(shape), var.shape)
                 )
-            if not from_value and not dtype.is_compatible_with(var.dtype):
+            if not own_dtype and not dtype.is_compatible_with(var.dtype):
                 raise ValueError(
                     "Trying to share variable %s, but specified dtype %s and found dtype %s."
                     % (name, dtype.name, var.dtype.name)
@@ -213,6 +271,66 @@ class BridgeVariableStore(_tf_vs.VariableStoreBase):
         if regularizer:
             self._record(var, unwrap_regularizer(regularizer), "get_variable")
         return var
+
+    def raw_variable_creator(self, next_creator, **kwargs):
+        """``tf.variable_creator_scope`` hook: a raw ``tf.compat.v1.Variable(...)`` inside ``fn``.
+
+        TF1 names it ``graph.unique_name(name)`` under the current name scope; it is
+        created once, when the layer is built, and the i-th raw variable of every
+        later call is the i-th one made then. Trainable as in TF1: ``trainable``
+        (default True unless ON_READ) or ``TRAINABLE_VARIABLES`` in ``collections``.
+        """
+        if getattr(_making_keras_variable, "depth", 0):
+            return next_creator(**kwargs)  # the bridge's own Keras variable, not TF1 code's
+        index = self._call.raw_index
+        self._call.raw_index = index + 1
+        collections = kwargs.get("collections")
+        if index < len(self.raw_names):
+            name = self.raw_names[index]
+            var = self.persistent[name]
+        else:
+            if not self.allow_create:
+                raise TF1VariableCreationError(
+                    f"TF1Layer {self._layer_name!r}: the function made a new tf.compat.v1.Variable "
+                    f"({kwargs.get('name') or 'Variable'}) after the layer was built; it made "
+                    f"{len(self.raw_names)} when it was built. Make the same variables on every call."
+                )
+            graph = tf.compat.v1.get_default_graph()
+            name = graph.unique_name(kwargs.get("name") or "Variable", mark_as_used=True)
+            value = kwargs.get("initial_value")
+            with tf.init_scope():
+                if callable(value):
+                    value = value()
+            if isinstance(value, tf.Tensor) and not hasattr(value, "numpy"):
+                value = value_of_graph_tensor(value, f"the tf.compat.v1.Variable {name!r}")
+            with tf.init_scope():
+                dtype = kwargs.get("dtype")
+                value = tf.convert_to_tensor(value, dtype=tf.as_dtype(dtype) if dtype is not None else None)
+            synchronization = kwargs.get("synchronization") or tf.VariableSynchronization.AUTO
+            trainable = kwargs.get("trainable")
+            if trainable is None:
+                trainable = synchronization != tf.VariableSynchronization.ON_READ
+            with _creating_keras_variable():
+                var = self._create_fn(
+                    name,
+                    value,
+                    trainable=bool(trainable) or TRAINABLE_VARIABLES in (collections or ()),
+                    constraint=kwargs.get("constraint"),
+                    synchronization=synchronization,
+                    aggregation=kwargs.get("aggregation") or tf.VariableAggregation.NONE,
+                )
+            self.persistent[name] = var
+            self.raw_names.append(name)
+        graph = tf.compat.v1.get_default_graph()
+        for key in collections or [GLOBAL_VARIABLES]:
+            if key != TRAINABLE_VARIABLES:
+                graph.add_to_collection(key, var)
+        if self.is_trainable(name):
+            graph.add_to_collection(TRAINABLE_VARIABLES, var)
+        return var
+
+    def all_variables(self):
+        return list(self.persistent.values())
 
     def is_trainable(self, name):
         """Trainable now, in Keras' sense (its flag, and the layer not frozen)."""
@@ -230,14 +348,7 @@ class BridgeVariableStore(_tf_vs.VariableStoreBase):
                 )
             initializer, from_value = self.default_initializer(name, shape, dtype)
         if from_value and isinstance(initializer, tf.Tensor) and not hasattr(initializer, "numpy"):
-            static = tf.get_static_value(initializer)
-            if static is None:
-                raise ValueError(
-                    f"TF1Layer: variable {name!r} is initialized from the graph tensor "
-                    f"{initializer.name!r}, whose value is not known before the call. Pass a NumPy "
-                    "array, a constant or a tf.compat.v1 initializer object instead."
-                )
-            initializer = tf.constant(static, dtype=initializer.dtype)
+            initializer = value_of_graph_tensor(initializer, f"variable {name!r}")
         with tf.init_scope():
             if from_value:
                 # TF1 ignores `dtype` here: the variable has the value's own dtype.
