@@ -5,7 +5,6 @@ versions it was checked on; ``REACHES`` lists them for the seam test.
 """
 
 import contextlib
-import functools
 import inspect
 
 from compat_reg._internals import Reach
@@ -58,15 +57,52 @@ def override_own_losses(layer, method):
     object.__setattr__(layer, "_get_own_losses", method)
 
 
-@functools.lru_cache(maxsize=None)
-def variable_keywords():
-    """The keyword arguments ``keras.Variable(...)`` accepts on the installed Keras 3.
+def variable_options(aggregation, synchronization):
+    """The ``keras.Variable`` keywords for a TF1 variable's aggregation and synchronization.
 
-    Keras 3.3.3 (TF 2.16) and 3.5.0 (TF 2.18) have no ``synchronization`` (and
-    3.3.3 no ``aggregation``) and reject them; later releases accept both. Read
-    from the public constructor's signature, so nothing else tests versions.
+    ``aggregation`` / ``synchronization`` are Keras 3 strings (``"none"``,
+    ``"mean"``... / ``"auto"``, ``"on_read"``...). Keras 3.3.3 (TF 2.16) has no
+    ``synchronization`` and an ``aggregation`` without ``"none"`` (default
+    ``"mean"``, as every variable of that Keras); later releases take both, with
+    defaults ``"none"`` and ``"auto"``. Read from the constructor's signature, so
+    nothing else tests versions. A default is left out (``"none"`` aggregation is
+    then Keras 3.3.3's ``"mean"``: the same values without a strategy, and for
+    replica-context assigns of moving averages); a value this Keras cannot take raises
+    ``ValueError`` naming it.
     """
     import keras  # pylint: disable=import-outside-toplevel
 
     params = inspect.signature(keras.Variable.__init__).parameters
-    return frozenset(name for name, p in params.items() if p.kind is not p.VAR_KEYWORD)
+    options = {}
+    for key, value, neutral in (("aggregation", aggregation, "none"), ("synchronization", synchronization, "auto")):
+        if value == neutral:
+            continue  # TF1's default: this Keras' own default for its variables
+        if key == "synchronization" and key not in params and not _in_multi_replica_strategy():
+            # Keras 3.3.3 cannot make an ON_READ variable; without a multi-replica
+            # strategy synchronization changes nothing, so the variable is a plain one.
+            continue
+        if key not in params:
+            raise ValueError(
+                f"Invalid value for argument `{key}`: Keras {keras.__version__} cannot give a "
+                f"keras.Variable {key}={value!r} (its constructor has no `{key}`), which a "
+                "tf.distribute strategy with several replicas needs. Received: "
+                f"{key}={value!r}"
+            ) if key == "synchronization" else ValueError(
+                f"Invalid value for argument `{key}`: Keras {keras.__version__} cannot give a "
+                f"keras.Variable {key}={value!r} (its constructor has no `{key}`). Received: {key}={value!r}"
+            )
+        options[key] = value
+    return options
+
+
+def _in_multi_replica_strategy():
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    return tf.distribute.has_strategy() and tf.distribute.get_strategy().num_replicas_in_sync > 1
+
+
+def variable_supports_synchronization():
+    """Whether ``keras.Variable`` takes ``synchronization`` (not Keras 3.3.3; yes from 3.5)."""
+    import keras  # pylint: disable=import-outside-toplevel
+
+    return "synchronization" in inspect.signature(keras.Variable.__init__).parameters

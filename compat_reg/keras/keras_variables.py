@@ -51,22 +51,32 @@ _SYNCHRONIZATIONS = {
 }
 
 
+def keras3_constraint(keras, constraint):
+    """A TF1 constraint (any callable ``w -> w``) as Keras 3 wants one (older releases take only ``Constraint``)."""
+    if constraint is None or isinstance(constraint, keras.constraints.Constraint):
+        return constraint
+
+    class TF1Constraint(keras.constraints.Constraint):
+        def __call__(self, w):
+            return constraint(w)
+
+        def __repr__(self):
+            return f"TF1Constraint({constraint!r})"
+
+    return TF1Constraint()
+
+
 def new_keras3_variable(keras, name, value, trainable, synchronization, aggregation):
     """A ``keras.Variable`` named by the TF1 name's scopes (``path == f"{layer}/{tf1_name}"``)."""
     from compat_reg._internals import keras3 as _keras3  # pylint: disable=import-outside-toplevel
 
-    accepted = _keras3.variable_keywords()
-    options = {
-        "aggregation": _AGGREGATIONS.get(aggregation, "none"),
-        "synchronization": _SYNCHRONIZATIONS.get(synchronization, "auto"),
-    }
-    dropped = {k: v for k, v in options.items() if k not in accepted and v not in ("none", "auto")}
-    if dropped:
-        raise ValueError(
-            f"TF1Layer: variable {name!r} asks for {dropped}, which this Keras "
-            f"({_flavor.version()}) cannot give a keras.Variable. Upgrade Keras, or create the "
-            "variable with the default synchronization and aggregation."
+    try:
+        options = _keras3.variable_options(
+            _AGGREGATIONS.get(aggregation, "none"), _SYNCHRONIZATIONS.get(synchronization, "auto")
         )
+    except ValueError as error:
+        raise ValueError(f"TF1Layer: variable {name!r}: {error}. Upgrade Keras, or create it with the "
+                         "default synchronization and aggregation.") from None
     parts = name.split("/")
     with contextlib.ExitStack() as stack:
         for part in parts[:-1]:
@@ -77,5 +87,5 @@ def new_keras3_variable(keras, name, value, trainable, synchronization, aggregat
             dtype=value.dtype.name,
             trainable=trainable,
             name=parts[-1] or "_",
-            **{k: v for k, v in options.items() if k in accepted},
+            **options,
         )

@@ -355,7 +355,7 @@ def _make_layer_class():
                 if _flavor.is_keras3():
                     kv = _keras_variables.new_keras3_variable(keras, name, value, trainable, synchronization, aggregation)
                     if constraint is not None:
-                        kv.constraint = constraint
+                        kv.constraint = _keras_variables.keras3_constraint(keras, constraint)
                     self._tf1_weights.append(kv)
                     tf_var = kv.value
                 else:
