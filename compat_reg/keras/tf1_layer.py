@@ -29,36 +29,21 @@ layer so that
   default ``Conventions.tf1()`` (see ``compat_reg.keras.conventions`` for the
   activity-loss and frozen-weight switches).
 
-How it works (the traps it avoids are in ``docs/keras_bridge.md``):
-
-* Every call of ``fn`` is a TF1 graph build: it runs in graph mode (in the
-  ``tf.function`` Keras is tracing, or, for an eager call, in a ``tf.function``
-  of the layer's own), with a fresh variable-scope store so scope names are those
-  of a fresh graph, and with the layer's variable store (``with_variable_store``)
-  so ``get_variable`` returns the layer's variables with TF1's reuse rules
-  applied within the call.
-* Every collection of the graph is restored after the call: the entries the
-  function added (regularization losses, ``UPDATE_OPS``, tf_slim's end points)
-  neither leak into the global graph nor pile up across traces. ``UPDATE_OPS``
-  need no handling: TF2 runs every stateful op of a traced function, so
-  ``batch_norm``'s moving statistics are updated whenever the layer runs with
-  ``is_training=True``, as when a TF1 loop runs ``UPDATE_OPS`` with its train op.
-* ``fn``'s ``is_training`` (or ``training``) parameter, or the one named by
-  ``training_arg=``, unless fixed in ``fn_kwargs``, receives Keras' ``training``
-  flag (``False`` when Keras passes none). A boolean parameter that looks like a
-  training flag (``phase_train``, ``is_train``, ``mode``...) and is not wired is an
-  error: left alone it would keep its default whatever Keras asks.
-* **Shared calls.** Calling the same layer N times in one forward pass (a shared
-  tower, a Siamese net) reuses its variables, as TF1's ``reuse=True`` does: each
-  weight penalty is counted once, each activity penalty once per call.
+How it works (the traps it avoids, and where it differs from tf_keras' shim on
+purpose, are in ``docs/keras_bridge.md``): every call of ``fn`` is a TF1 graph build
+(``build_window``) in graph mode — the ``tf.function`` Keras is tracing or, for an
+eager call, one of the layer's own — with the layer's variable store
+(``variable_store``), and every collection is restored after it. ``UPDATE_OPS``
+need no handling: TF2 runs every stateful op of a traced function. The training
+flag goes to ``is_training``/``training`` or to ``training_arg=`` (``training_arg``).
+A second call in the same forward pass (a shared tower) adds no second weight
+penalty, as TF1's ``reuse=True``; activity penalties count once per call.
 
 The concepts live in their own modules: ``build_window`` (one TF1 graph build per
 call), ``variable_store`` (``get_variable`` semantics), ``activity`` (activity
 penalties and their conventions), ``checkpoint`` (TF1 Saver checkpoints).
 """
 
-import contextlib
-import functools
 import re
 
 import numpy as np
@@ -465,44 +450,4 @@ TF1Layer = _make_layer_class()
 TF1Layer.__qualname__ = "TF1Layer"
 TF1Layer.__module__ = __name__
 
-
-def tf1_layer(fn=None, *, name=None, conventions=None):
-    """Decorator: turn a TF1-style model function into a factory of ``TF1Layer``.
-
-    ::
-
-        @compat_reg.keras.tf1_layer
-        def small_net(inputs, num_classes, is_training=False):
-            ...
-
-        layer = small_net(num_classes=10)           # a TF1Layer (name "small_net")
-        logits = small_net.fn(x_graph, num_classes=10)  # the TF1 function itself, in a tf.Graph
-
-    The factory accepts ``name=``, ``conventions=`` and ``fn``'s keyword
-    arguments. Also usable with arguments: ``@tf1_layer(conventions=...)``.
-    """
-
-    def decorate(function):
-        if not callable(function):
-            raise TypeError(f"tf1_layer decorates a function; received {function!r}")
-
-        @functools.wraps(function)
-        def factory(*args, **kwargs):
-            if args:
-                raise TypeError(
-                    f"{function.__name__} is decorated with compat_reg.keras.tf1_layer: calling it "
-                    "makes a TF1Layer and takes keyword arguments only (fn's keyword arguments, "
-                    f"name=, conventions=). Received {len(args)} positional argument(s). Call the "
-                    f"layer on your inputs ({function.__name__}(...)(inputs)), or the TF1 function "
-                    f"itself as {function.__name__}.fn(inputs, ...)."
-                )
-            kwargs.setdefault("name", name)
-            kwargs.setdefault("conventions", conventions)
-            return TF1Layer(function, **kwargs)
-
-        factory.fn = function
-        return factory
-
-    if fn is None:
-        return decorate
-    return decorate(fn)
+from compat_reg.keras.decorator import tf1_layer  # noqa: E402  (the decorator form)

@@ -11,7 +11,6 @@ import tensorflow as tf
 import tf_slim as slim
 
 import compat_reg
-from compat_reg import _flavor
 from compat_reg.keras.tf1_layer import TF1Layer
 from tests.helpers import assert_close
 
