@@ -11,6 +11,7 @@ import tensorflow as tf
 import tf_slim as slim
 
 import compat_reg
+from compat_reg import _flavor
 from compat_reg.keras.tf1_layer import TF1Layer
 from tests.helpers import assert_close
 
@@ -274,3 +275,24 @@ def test_trainable_variables_as_in_tf1(keras, case_id):
     moved = {n for n in before if not np.array_equal(before[n], after[n])}
     frozen_but_updated = {"bn/moving_mean", "bn/moving_variance"} & (everything - trainable)
     assert moved - frozen_but_updated == trainable
+
+
+@pytest.mark.parametrize("case_id", sorted(TRAINABILITY_CASES))
+def test_checker_variables_stage_agrees(keras, case_id):
+    """The unchanged code against itself through TF1Layer: the equivalence checker passes its variables stage."""
+    from migration import check_equivalence  # pylint: disable=import-outside-toplevel
+
+    fn = TRAINABILITY_CASES[case_id]
+
+    def port():
+        inp = keras.Input((6,))
+        return keras.Model(inp, TF1Layer(fn, name="tf1")(inp))
+
+    _, everything = _tf1_trainable_names(fn)
+    # By name (the automatic matching pairs same-shape variables by order, and Keras lists
+    # trainable weights first).
+    new_name = (lambda n: f"tf1/{n}") if _flavor.is_keras3() else (lambda n: n)
+    result = check_equivalence(fn, port, inputs=X1, steps=0, weight_map={n: new_name(n) for n in everything})
+    variables = [s for s in result.stages if s.name == "variables"]
+    assert len(variables) == 1
+    assert variables[0].status == "pass", (variables[0].summary, variables[0].details)
