@@ -22,6 +22,11 @@ pytestmark = [
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BACKENDS = ["numpy"] + (["jax"] if importlib.util.find_spec("jax") else [])
 CHILD = """
+try:
+    import keras
+except ImportError as error:  # e.g. Keras 3.3.3's numpy backend imports jax
+    print("UNAVAILABLE:", error)
+    raise SystemExit(0)
 import tensorflow as tf
 from compat_reg.keras import TF1Layer
 try:
@@ -41,6 +46,8 @@ def test_tf1_layer_on_another_backend_is_a_clear_error(backend):
                          timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     line = out.stdout.strip().splitlines()[-1]
+    if line.startswith("UNAVAILABLE:"):
+        pytest.skip(f"Keras cannot load the {backend} backend here: {line}")
     assert line.startswith("ERROR:"), out.stdout
     assert f"on the {backend!r} backend" in line
     assert "only the TensorFlow backend" in line
