@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from compat_reg import _backend_math
 from compat_reg import _checks
+from compat_reg import _registry
 from compat_reg import collections as _collections
 from compat_reg._registry import REGULARIZATION_LOSSES
 
@@ -82,7 +83,8 @@ def activity_regularize(tensor, regularizer, reduction=None, name=None):
         penalty = _checks.check_scalar_penalty(penalty, f"tensor {tensor.name!r}", "activity_regularize")
         if reduction == "batch_mean":
             batch = tf.cast(tf.shape(tensor)[0], penalty.dtype)
-            penalty = tf.math.divide_no_nan(penalty, batch, name="batch_mean")
+            raw, penalty = penalty, tf.math.divide_no_nan(penalty, batch, name="batch_mean")
+            _registry.record_activity_loss(penalty, raw, batch)  # lets TF1Layer apply its conventions
     tf.compat.v1.add_to_collection(REGULARIZATION_LOSSES, penalty)
     return tensor
 

@@ -103,3 +103,21 @@ LEGACY_LAYERS_ALIAS = "tf_keras.legacy_tf_layers"
 
 LEGACY_LAYERS_TARGET = "tf_keras.src.legacy_tf_layers"
 """Where tf_keras 2.21 ships those modules."""
+
+
+
+def collections_dict(graph):
+    """``graph._collections``: the dict ``{key: list}`` behind ``get_collection_ref`` (TF 2.16-2.21).
+
+    The Keras bridge replaces one list object in it (``REGULARIZATION_LOSSES`` by a
+    list that tags each append with its replica thread) and deletes the keys a
+    ``TF1Layer`` call created, which ``get_collection_ref`` cannot do.
+    """
+    return graph._collections  # pylint: disable=protected-access
+
+
+REACHES = REACHES + (
+    Reach("tensorflow.python.framework.ops", "Graph", "TensorFlow 2.16.2-2.21.0",
+          "for its instance dict _collections, to swap REGULARIZATION_LOSSES for a per-replica "
+          "tagged list during a TF1Layer call (collections_dict)"),
+)

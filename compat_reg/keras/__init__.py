@@ -2,6 +2,13 @@
 
 Works with the Keras that ``tf.keras`` is (Keras 3, or tf_keras under
 ``TF_USE_LEGACY_KERAS=1``); see ``compat_reg._flavor``.
+
+Owns, one concept per module: ``tf1_layer`` (``TF1Layer``) with ``decorator``
+(``@tf1_layer``), ``build_window`` (each call as a fresh TF1 graph build),
+``variable_store`` (``get_variable`` semantics), ``activity`` (activity penalties),
+``checkpoint`` (TF1 Saver checkpoints), ``input_spec``, ``keras_variables``,
+``training_arg``; ``conventions``, ``publish``, ``callable_loss``, ``loss_split``,
+``distribute``. Upstream privates only through ``compat_reg._internals``.
 """
 
 from compat_reg.keras.callable_loss import add_callable_loss

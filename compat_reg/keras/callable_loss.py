@@ -156,7 +156,9 @@ def _check_variables_tracked(model, fn):
 
 
 def _keras3_own_losses(self):
-    losses = type(self)._get_own_losses(self)
+    from compat_reg._internals import keras3 as _keras3  # pylint: disable=import-outside-toplevel
+
+    losses = _keras3.own_losses_of_class(self)
     for fn in getattr(self, _ATTR, ()):
         losses.append(fn())
     return losses
@@ -209,9 +211,9 @@ def add_callable_loss(layer_or_model, fn):
         # object.__setattr__: keep Keras 3's attribute tracker out of it (a plain
         # list of functions is no state, and must not be locked or serialized).
         object.__setattr__(layer_or_model, _ATTR, callables)
-        object.__setattr__(
-            layer_or_model, "_get_own_losses", types.MethodType(_keras3_own_losses, layer_or_model)
-        )
+        from compat_reg._internals import keras3 as _keras3  # pylint: disable=import-outside-toplevel
+
+        _keras3.override_own_losses(layer_or_model, types.MethodType(_keras3_own_losses, layer_or_model))
     callables.append(loss)
     return fn
 

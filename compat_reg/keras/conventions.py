@@ -28,6 +28,7 @@ Conventions(activity_loss='batch_mean', frozen_weights='skip')
 import enum
 
 from compat_reg import _flavor
+from compat_reg import _registry
 
 
 class ActivityLoss(str, enum.Enum):
@@ -187,42 +188,11 @@ def as_conventions(value, arg_name="conventions"):
 
 
 # ----------------------------------------------------------------------------
-# Activity losses whose raw value the bridge can re-scale.
+# Activity losses whose raw value the bridge can re-scale: the one provenance
+# registry lives in the leaf ``compat_reg._registry`` (per thread, so that each
+# MirroredStrategy replica records into its own call), where runtime producers
+# such as ``compat_reg.activity_regularize`` can reach it without importing Keras.
 # ----------------------------------------------------------------------------
 
-_RECORDERS = []
-
-
-class _ActivityRecord:
-    __slots__ = ("loss", "raw_penalty", "batch_size")
-
-    def __init__(self, loss, raw_penalty, batch_size):
-        self.loss = loss
-        self.raw_penalty = raw_penalty
-        self.batch_size = batch_size
-
-
-def record_activity_loss(loss, raw_penalty, batch_size):
-    """Tell a bridge that is recording (e.g. a ``TF1Layer`` call) how ``loss`` was made.
-
-    Producers of activity penalties (``compat_reg.activity_regularize`` and the
-    like) may call this right after putting ``loss`` in the collection, so the
-    bridge can apply ``Conventions.activity_loss``. Outside a recording it does
-    nothing. Returns ``loss``.
-    """
-    if _RECORDERS:
-        _RECORDERS[-1][id(loss)] = _ActivityRecord(loss, raw_penalty, batch_size)
-    return loss
-
-
-class recording_activity_losses:
-    """Context manager: collect ``record_activity_loss`` calls made inside it (a dict by ``id``)."""
-
-    def __enter__(self):
-        self.records = {}
-        _RECORDERS.append(self.records)
-        return self.records
-
-    def __exit__(self, *exc):
-        _RECORDERS.remove(self.records)
-        return False
+record_activity_loss = _registry.record_activity_loss
+recording_activity_losses = _registry.recording_activity_losses

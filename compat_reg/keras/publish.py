@@ -61,7 +61,6 @@ them). A model used only through its ``Input`` placeholders publishes them all.
 """
 
 import collections
-import functools
 import hashlib
 import warnings
 import weakref
@@ -69,7 +68,7 @@ import weakref
 import tensorflow as tf
 
 from compat_reg import _flavor
-from compat_reg.collections import REGULARIZATION_LOSSES
+from compat_reg._registry import REGULARIZATION_LOSSES
 from compat_reg.keras.conventions import ActivityLoss
 from compat_reg.keras.conventions import as_conventions
 
@@ -121,7 +120,7 @@ def _check_activity_convention(model, conventions):
     if conventions.activity_loss is not ActivityLoss.SUM:
         return
     with_activity = [
-        layer.name for layer in model._flatten_layers() if getattr(layer, "activity_regularizer", None) is not None
+        layer.name for layer in _flatten_layers(model) if getattr(layer, "activity_regularizer", None) is not None
     ]
     if with_activity:
         raise ValueError(
@@ -146,28 +145,35 @@ def _frozen_regularized_weights_keras3(model):
 def _tf_keras_losses_without_frozen(model):
     """tf_keras ``model.losses`` minus the regularizers of non-trainable weights.
 
-    tf_keras stores a weight regularizer as
-    ``partial(_tag_callable, partial(_loss_for_variable, variable))`` in
-    ``layer._callable_losses``; those whose variable is not in
-    ``model.trainable_weights`` are left out.
+    tf_keras keeps a weight regularizer as a callable loss bound to its variable
+    (``compat_reg._internals.tf_keras.regularized_variable``); those whose variable
+    is not in ``model.trainable_weights`` are left out.
     """
+    from compat_reg._internals import tf_keras as _tf_keras  # pylint: disable=import-outside-toplevel
+
     trainable = {id(w) for w in model.trainable_weights}
     losses = []
-    for layer in model._flatten_layers():
-        losses.extend(layer._losses)
-        for loss_fn in layer._callable_losses:
-            inner = loss_fn.args[0] if isinstance(loss_fn, functools.partial) and loss_fn.args else None
-            if (
-                isinstance(inner, functools.partial)
-                and getattr(inner.func, "__name__", "") == "_loss_for_variable"
-                and inner.args
-                and id(inner.args[0]) not in trainable
-            ):
+    for layer in _tf_keras.flatten_layers(model):
+        losses.extend(_tf_keras.eager_losses(layer))
+        for loss_fn in _tf_keras.callable_losses(layer):
+            variable = _tf_keras.regularized_variable(loss_fn)
+            if variable is not None and id(variable) not in trainable:
                 continue
             value = loss_fn()
             if value is not None:
                 losses.append(value)
     return losses
+
+
+def _flatten_layers(model):
+    """Every layer of ``model``, itself included, on either flavor."""
+    if _flavor.is_keras3():
+        from compat_reg._internals import keras3 as _keras3  # pylint: disable=import-outside-toplevel
+
+        return _keras3.flatten_layers(model)
+    from compat_reg._internals import tf_keras as _tf_keras  # pylint: disable=import-outside-toplevel
+
+    return _tf_keras.flatten_layers(model)
 
 
 def _model_losses(model, conventions):

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from compat_reg import _flavor
 from compat_reg.keras import replica_total_loss
 from compat_reg.keras import scale_regularization_loss
 from tests.conftest import LOGICAL_CPUS
@@ -111,7 +112,9 @@ def test_scale_regularization_loss_value():
     w2 = np.asarray(model.layers[2].kernel, np.float64)
     coef = float(np.asarray([w for w in model.weights if "coef" in w.name][0]))
     h = np.tanh(shared.X[:4].astype(np.float64) @ w1)
-    expected = 0.1 * np.sum(w1**2) + 0.01 * np.sum(np.abs(h)) / 4 + coef * np.sum(w2**2) / 2
+    # Keras' activity penalty: the batch mean (Keras >= 3.14, tf_keras), the raw sum before.
+    act_batch = 4 if _flavor.activity_loss_divided_by_batch() else 1
+    expected = 0.1 * np.sum(w1**2) + 0.01 * np.sum(np.abs(h)) / act_batch + coef * np.sum(w2**2) / 2
     assert_close(float(strategy.experimental_local_results(raw)[0]), expected, rtol=1e-5)
 
 

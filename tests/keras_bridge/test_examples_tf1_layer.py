@@ -46,7 +46,9 @@ def test_keras_joint_kernel_penalty():
 def test_examples_run_as_scripts(name):
     proc = subprocess.run(
         [sys.executable, os.path.join("examples", f"{name}.py")],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, env=dict(os.environ),
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        # The checkout first, so the script imports this tree's compat_reg in any venv.
+        env=dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [os.fspath(ROOT), os.environ.get("PYTHONPATH")]))),
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "TF1Layer" in proc.stdout and "NumPy" in proc.stdout

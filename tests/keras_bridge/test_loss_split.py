@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from compat_reg import _flavor
 from compat_reg.keras import LossSplit
 from compat_reg.keras import add_callable_loss
 from tests.helpers import assert_close
@@ -47,7 +48,8 @@ def _np_terms(w, b, x, y):
     x = x.astype(np.float64)
     pred = x @ w + b
     data = np.mean(np.square(pred - y))
-    reg = L2 * np.sum(np.square(w)) + L1_ACT * np.sum(np.abs(pred)) / len(x) + BIAS_COEF * np.sum(np.square(b))
+    act_batch = len(x) if _flavor.activity_loss_divided_by_batch() else 1  # Keras < 3.14: the raw sum
+    reg = L2 * np.sum(np.square(w)) + L1_ACT * np.sum(np.abs(pred)) / act_batch + BIAS_COEF * np.sum(np.square(b))
     return data, reg
 
 

@@ -295,7 +295,8 @@ def test_frozen_weights_convention():
 
     skipped.trainable = False
     skipped(x)
-    assert skipped.losses == [] or float(tf.add_n(skipped.losses)) == 0.0
+    # plain_scopes adds only weight penalties, so a frozen layer under "skip" has no loss at all.
+    assert skipped.losses == []
     counted.trainable = False
     counted(x)
     reg, *_ = _graph_reference(case, x, values)
@@ -456,6 +457,14 @@ def test_fit_under_mirrored_strategy_with_batch_norm(keras):
 
     case = F.case("slim_bn_net")
     strategy = tf.distribute.MirroredStrategy(LOGICAL_CPUS[:2])
+    if _flavor.is_keras3():
+        from compat_reg._internals import keras3 as keras3_internals
+
+        if not keras3_internals.variable_supports_synchronization():
+            # Keras 3.3.3 cannot make the ON_READ moving averages: a clear error, not a wrong number.
+            with strategy.scope(), pytest.raises(ValueError, match=r"synchronization='on_read'.*several replicas"):
+                _regression_model(keras, case, TF1Layer(case.fn))
+            return
     with strategy.scope():
         layer = TF1Layer(case.fn)
         model = _regression_model(keras, case, layer)
