@@ -68,6 +68,7 @@ import weakref
 import tensorflow as tf
 
 from compat_reg import _flavor
+from compat_reg import _graph_walk
 from compat_reg._registry import REGULARIZATION_LOSSES
 from compat_reg.keras.conventions import ActivityLoss
 from compat_reg.keras.conventions import as_conventions
@@ -190,26 +191,6 @@ def _model_losses(model, conventions):
     return _tf_keras_losses_without_frozen(model)
 
 
-def _unvisited_postorder(root, memo):
-    """Yield the ops ``root`` depends on that are not in ``memo`` yet, inputs first.
-
-    Iterative (activity losses can sit on deep networks). The caller must put
-    each yielded op's name into ``memo`` before asking for the next one.
-    """
-    stack = [root]
-    while stack:
-        op = stack[-1]
-        if op.name in memo:
-            stack.pop()
-            continue
-        pending = [t.op for t in op.inputs if t.op.name not in memo]
-        if pending:
-            stack.extend(pending)
-            continue
-        stack.pop()
-        yield op
-
-
 def _signature(tensor, memo):
     """A hash of what ``tensor`` computes: op types + attributes down to variables/inputs.
 
@@ -217,7 +198,7 @@ def _signature(tensor, memo):
     variable reads (random ops, queue/iterator reads) are identified by name, so
     two dropout samples are never taken for the same value.
     """
-    for op in _unvisited_postorder(tensor.op, memo):
+    for op in _graph_walk.postorder(tensor.op, memo):
         digest = hashlib.sha1(op.type.encode())
         stateful = op.op_def is not None and op.op_def.is_stateful and op.type not in _PURE_READS
         if op.type in _NAMED_LEAVES or stateful:
@@ -247,7 +228,7 @@ def _keras_made_input_placeholders(model):
 
 def _data_dependence(tensor, keras_inputs, memo):
     """(reads a Keras-made Input placeholder, reads other input data) for ``tensor``."""
-    for op in _unvisited_postorder(tensor.op, memo):
+    for op in _graph_walk.postorder(tensor.op, memo):
         on_keras = op.name in keras_inputs
         on_other = op.type in _DATA_OPS and not on_keras
         for t in op.inputs:
