@@ -143,8 +143,8 @@ def version_tuple(text):
     return tuple(parts)
 
 
-def untested_versions():
-    """One message per installed package outside ``TESTED`` (empty when the stack is tested).
+def untested_versions(tested=None):
+    """One message per installed package outside ``tested`` (default ``TESTED``; empty when all are in).
 
     Reads the installed distributions' metadata (tf_slim has no ``__version__``);
     a missing package is reported too, except tf-keras under Keras 3.
@@ -152,7 +152,7 @@ def untested_versions():
     from importlib import metadata
 
     problems = []
-    for dist, (oldest, first_untested) in TESTED.items():
+    for dist, (oldest, first_untested) in (TESTED if tested is None else tested).items():
         try:
             found = metadata.version(dist)
         except metadata.PackageNotFoundError:

@@ -39,8 +39,10 @@ VERBS = {
         ".equivalence.command",
         "which TF1/Keras conventions hold on this install (runs the project's equivalence cases)", True,
     ),
-    "scan": Verb(".codemods.command", "list TF1 regularization sites by qualified name", False),
-    "migrate": Verb(".codemods.command", "rewrite TF1 regularization sites (dry run unless --write)", False),
+    "scan": Verb(".codemods.command", "find every TF1 regularization site in a tree (by qualified name)", False),
+    "migrate": Verb(
+        ".codemods.command", "rewrite TF1 regularization idioms exactly (--to keras|compat); diff by default", False,
+    ),
     "demo": Verb(".demo", "check the bundled TF1 example against a correct and a naive Keras port", True),
 }
 
@@ -71,54 +73,60 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def _common_options(default=0):
-    """``-v/-q/--version`` for the top-level parser (``default=0``) and every verb's parser.
+# -v/-q/--version: on the top-level parser and on every verb's parser.
+COMMON_OPTIONS = (
+    (("--version",), {"action": "version", "version": f"compat-reg {VERSION}"}),
+    (("-v", "--verbose"), {"action": "count", "help": "more output: debug logging and TensorFlow's own start-up lines"}),
+    (("-q", "--quiet"), {"action": "count", "help": "only warnings and errors"}),
+)
 
-    A verb's parser uses ``default=argparse.SUPPRESS``: argparse copies a
-    sub-parser's defaults over the top-level values, which would reset
-    ``compat-reg -v check`` to 0.
-    """
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--version", action="version", version=f"compat-reg {VERSION}")
-    common.add_argument(
-        "-v", "--verbose", action="count", default=default,
-        help="more output: debug logging and TensorFlow's own start-up lines",
-    )
-    common.add_argument("-q", "--quiet", action="count", default=default, help="only warnings and errors")
-    return common
+
+def add_common_options(parser):
+    """Add ``COMMON_OPTIONS`` to ``parser``, except an option the verb already defines itself."""
+    for flags, kwargs in COMMON_OPTIONS:
+        extra = {} if kwargs["action"] == "version" else {"default": 0}
+        try:
+            parser.add_argument(*flags, **kwargs, **extra)
+        except argparse.ArgumentError:  # the verb's own -q (e.g. a store_true) is kept
+            pass
 
 
 class _Subparsers:
-    """The ``add_subparsers`` object handed to verb modules: every verb gets the common options."""
+    """The ``add_subparsers`` object handed to verb modules; remembers the parsers they add."""
 
-    def __init__(self, actions, common):
-        self._actions, self._common = actions, common
+    def __init__(self, actions):
+        self._actions, self.added = actions, []
 
     def add_parser(self, name, **kwargs):
-        kwargs["parents"] = [*kwargs.get("parents", ()), self._common]
-        kwargs.setdefault("conflict_handler", "resolve")  # a verb's own -q/-v, if any, wins
-        return self._actions.add_parser(name, **kwargs)
+        parser = self._actions.add_parser(name, **kwargs)
+        self.added.append(parser)
+        return parser
 
 
 def build_parser(verb=None):
     """The parser with ``verb``'s real sub-parser (its module imported); other verbs listed only."""
     import importlib
 
-    common = _common_options(default=argparse.SUPPRESS)
     parser = _Parser(
         prog="compat-reg",
-        parents=[_common_options()],
         description=(
             "Port TF1 regularization to TF2/Keras and prove it is the same: check old vs new "
             "number by number, scan and rewrite TF1 idioms, run the self-test."
         ),
     )
+    add_common_options(parser)
     actions = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
-    if verb in VERBS:
-        importlib.import_module(VERBS[verb].module, __package__).register(_Subparsers(actions, common))
-    for name, spec in VERBS.items():
-        if name not in actions.choices:  # listed for `compat-reg --help`, not importing its module
-            actions.add_parser(name, help=spec.summary, parents=[common])
+    subparsers = _Subparsers(actions)
+    wanted = VERBS[verb].module if verb in VERBS else None
+    for name, spec in VERBS.items():  # in VERBS order, whichever verb is wanted
+        if name in actions.choices:
+            continue
+        if spec.module == wanted:  # registers every verb of that module
+            importlib.import_module(spec.module, __package__).register(subparsers)
+        else:  # listed for `compat-reg --help` without importing its module
+            subparsers.add_parser(name, help=spec.summary)
+    for sub in subparsers.added:
+        add_common_options(sub)
     return parser
 
 
@@ -182,11 +190,28 @@ def _verb_of(argv):
     return next((a for a in argv if not a.startswith("-")), None)
 
 
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else list(argv)
+def parse_args(argv):
+    """``(parser, args)``; ``-v``/``-q`` count wherever they stand, before or after the verb.
+
+    argparse copies a verb parser's values over the top-level ones (so
+    ``compat-reg -v check`` would read 0); the options before the verb are
+    counted on their own and added.
+    """
     verb = _verb_of(argv)
     parser = build_parser(verb)
     args = parser.parse_args(argv)
+    if verb in VERBS:
+        lead = argparse.ArgumentParser(add_help=False)
+        add_common_options(lead)
+        before, _ = lead.parse_known_args(argv[: argv.index(verb)])
+        args.verbose = int(args.verbose) + before.verbose
+        args.quiet = int(args.quiet) + before.quiet
+    return parser, args
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser, args = parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
