@@ -1,0 +1,170 @@
+"""`make test-matrix`: the suite on every supported stack, under both Keras flavors, as one table.
+
+A stack is a Python plus a full lock file (``STACKS``). For each stack this
+script
+
+1. makes (or reuses) a venv ``$COMPAT_REG_VENVS/<stack>`` (default
+   ``~/.cache/compat-reg/venvs``), installed with ``pip install -c LOCK -r
+   requirements.txt -r requirements-test.txt``; a venv is reused when its
+   ``pip freeze`` already equals the lock, and re-synced otherwise;
+2. checks that ``pip install .`` would add compat-reg and change nothing else
+   there (``pip install --dry-run``: the ranges admit the stack as it is);
+3. runs, from this checkout, ``pytest tests`` (flavor keras3) and
+   ``TF_USE_LEGACY_KERAS=1 pytest -m keras tests`` (flavor tf_keras), exactly as
+   ``make test`` does, each output kept in ``reports/matrix/<stack>-<flavor>.txt``;
+
+then prints one table, stack x flavor -> passed / failed / skipped / errors, with
+the wall times. Exit 0 only when every run passed and every install check held.
+
+Usage: python3 .ci/matrix.py [STACK ...]   (default: every stack; `--list` names them)
+"""
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# name -> (python to make the venv with, lock file). Oldest first: .ci/run runs STACKS[0].
+STACKS = {
+    "tf216": ("python3.11", ".ci/constraints-tf216.txt"),
+    "tf221": ("python3.11", "constraints.txt"),
+}
+FLAVORS = {
+    "keras3": ({}, ["tests"]),
+    "tf_keras": ({"TF_USE_LEGACY_KERAS": "1"}, ["-m", "keras", "tests"]),
+}
+VERSIONS_OF = ("tensorflow", "keras", "tf-keras", "numpy")
+
+
+def _pins(path):
+    pins = {}
+    for line in open(os.path.join(ROOT, path), encoding="utf-8"):
+        line = line.split("#", 1)[0].strip()
+        if "==" in line:
+            name, version = line.split("==", 1)
+            pins[_norm(name)] = version.strip()
+    return pins
+
+
+def _norm(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _freeze(python):
+    out = subprocess.run([python, "-m", "pip", "freeze", "--exclude-editable"], capture_output=True, text=True).stdout
+    return {_norm(n): v for n, v in (ln.split("==", 1) for ln in out.splitlines() if "==" in ln)}
+
+
+def ensure_venv(name, log):
+    """The venv's python for stack ``name``, made or synced to its lock."""
+    python_cmd, lock = STACKS[name]
+    venv = os.path.join(os.environ.get("COMPAT_REG_VENVS", os.path.expanduser("~/.cache/compat-reg/venvs")), name)
+    python = os.path.join(venv, "bin", "python")
+    pins = _pins(lock)
+    if os.path.exists(python) and {k: v for k, v in _freeze(python).items() if k != "compat-reg"} == pins:
+        log(f"[{name}] reusing {venv} (pip freeze == {lock})")
+        return python, 0.0
+    start = time.perf_counter()
+    if not os.path.exists(python):
+        subprocess.run([python_cmd, "-m", "venv", venv], check=True)
+    log(f"[{name}] installing {lock} into {venv} ...")
+    subprocess.run(
+        [python, "-m", "pip", "install", "-q", "-c", os.path.join(ROOT, lock),
+         "-r", os.path.join(ROOT, "requirements.txt"), "-r", os.path.join(ROOT, "requirements-test.txt")],
+        check=True,
+    )
+    seconds = time.perf_counter() - start
+    log(f"[{name}] installed in {seconds:.0f} s")
+    return python, seconds
+
+
+def install_changes_nothing_else(python):
+    """``pip install --dry-run .``: what pip would install into this stack besides compat-reg ('' if nothing)."""
+    proc = subprocess.run([python, "-m", "pip", "install", "--dry-run", ROOT], capture_output=True, text=True)
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("Would install")), "Would install")
+    others = [p for p in line.split()[2:] if not p.startswith("compat-reg-") and not p.startswith("compat_reg-")]
+    if proc.returncode != 0:
+        return f"pip install --dry-run . failed: {proc.stderr.strip().splitlines()[-1:]}"
+    return " ".join(others)
+
+
+_COUNT = re.compile(r"(\d+) (passed|failed|skipped|errors?|xfailed|xpassed|deselected)")
+
+
+def run_suite(name, python, flavor, log):
+    env_extra, args = FLAVORS[flavor]
+    env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
+    env.update(TF_CPP_MIN_LOG_LEVEL="2", PYTHONDONTWRITEBYTECODE="1", **env_extra)
+    os.makedirs(os.path.join(ROOT, "reports", "matrix"), exist_ok=True)
+    out_path = os.path.join(ROOT, "reports", "matrix", f"{name}-{flavor}.txt")
+    log(f"[{name}] {flavor}: pytest {' '.join(args)} -> {os.path.relpath(out_path, ROOT)}")
+    start = time.perf_counter()
+    with open(out_path, "w", encoding="utf-8") as out:
+        proc = subprocess.run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+                              cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    seconds = time.perf_counter() - start
+    text = open(out_path, encoding="utf-8").read()
+    summary = next((ln for ln in reversed(text.splitlines()) if _COUNT.search(ln)), "")
+    counts = {"passed": 0, "failed": 0, "skipped": 0, "errors": 0}
+    for n, kind in _COUNT.findall(summary):
+        key = "errors" if kind.startswith("error") else kind
+        if key in counts:
+            counts[key] += int(n)
+    failures = [ln.split(" ", 1)[1] for ln in text.splitlines() if ln.startswith(("FAILED ", "ERROR "))]
+    return {"returncode": proc.returncode, "seconds": seconds, "failures": failures, **counts}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("stacks", nargs="*", metavar="STACK", help=f"default: {' '.join(STACKS)}")
+    parser.add_argument("--list", action="store_true", help="print the stack names and exit")
+    opts = parser.parse_args(argv)
+    if opts.list:
+        print(" ".join(STACKS))
+        return 0
+    unknown = [s for s in opts.stacks if s not in STACKS]
+    if unknown:
+        parser.error(f"unknown stack(s) {unknown}; known: {', '.join(STACKS)}")
+
+    def log(msg):
+        print(msg, file=sys.stderr, flush=True)
+
+    rows, ok = [], True
+    for name in opts.stacks or list(STACKS):
+        python, install_seconds = ensure_venv(name, log)
+        versions = _freeze(python)
+        extra = install_changes_nothing_else(python)
+        if extra:
+            ok = False
+            log(f"[{name}] pip install . would also change: {extra}")
+        for flavor in FLAVORS:
+            result = run_suite(name, python, flavor, log)
+            result.update(stack=name, flavor=flavor, versions=versions, install=install_seconds, extra=extra)
+            rows.append(result)
+            ok &= result["returncode"] == 0
+
+    print()
+    print(f"{'stack':<7} {'tensorflow':<11} {'keras':<7} {'tf-keras':<9} {'numpy':<7} {'flavor':<9} "
+          f"{'passed':>6} {'failed':>6} {'skipped':>7} {'errors':>6} {'time':>7}  result")
+    for r in rows:
+        v = r["versions"]
+        result = "passed" if r["returncode"] == 0 else "FAILED"
+        print(f"{r['stack']:<7} {v.get('tensorflow', '?'):<11} {v.get('keras', '?'):<7} {v.get('tf-keras', '?'):<9} "
+              f"{v.get('numpy', '?'):<7} {r['flavor']:<9} {r['passed']:>6} {r['failed']:>6} {r['skipped']:>7} "
+              f"{r['errors']:>6} {r['seconds']:>6.0f}s  {result}")
+    for r in rows:
+        for failure in r["failures"]:
+            print(f"  {r['stack']}/{r['flavor']}: {failure}")
+    installs = sorted({(r["stack"], r["install"], r["extra"]) for r in rows})
+    for stack, seconds, extra in installs:
+        print(f"  {stack}: venv {'reused' if not seconds else f'installed in {seconds:.0f} s'}; "
+              f"pip install . adds {'only compat-reg' if not extra else 'ALSO: ' + extra}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
