@@ -14,12 +14,15 @@ script
    ``make test`` does, each output kept in ``reports/matrix/<stack>-<flavor>.txt``;
 
 then prints one table, stack x flavor -> passed / failed / skipped / errors, with
-the wall times. Exit 0 only when every run passed and every install check held.
+the wall times, and writes it as ``reports/matrix/matrix.json``
+(``docs/schemas/matrix.schema.json``). Exit 0 only when every run passed and
+every install check held.
 
 Usage: python3 .ci/matrix.py [STACK ...]   (default: every stack; `--list` names them)
 """
 
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -37,7 +40,8 @@ FLAVORS = {
     "keras3": ({}, ["tests"]),
     "tf_keras": ({"TF_USE_LEGACY_KERAS": "1"}, ["-m", "keras", "tests"]),
 }
-VERSIONS_OF = ("tensorflow", "keras", "tf-keras", "numpy")
+VERSIONS_OF = ("tensorflow", "keras", "tf-keras", "tf-slim", "numpy")
+SCHEMA_VERSION = 1
 
 
 def _pins(path):
@@ -118,6 +122,30 @@ def run_suite(name, python, flavor, log):
     return {"returncode": proc.returncode, "seconds": seconds, "failures": failures, **counts}
 
 
+def to_json(rows):
+    """The matrix as ``docs/schemas/matrix.schema.json`` describes it."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "runs": [
+            {
+                "stack": r["stack"], "flavor": r["flavor"],
+                "versions": {d: r["versions"].get(d) for d in VERSIONS_OF},
+                "passed": r["passed"], "failed": r["failed"], "skipped": r["skipped"], "errors": r["errors"],
+                "seconds": round(r["seconds"], 1), "ok": r["returncode"] == 0,
+                "failures": r["failures"], "install_adds_only_compat_reg": not r["extra"],
+            }
+            for r in rows
+        ],
+    }
+
+
+def write_json(rows, path):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(to_json(rows), f, indent=2)
+        f.write("\n")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("stacks", nargs="*", metavar="STACK", help=f"default: {' '.join(STACKS)}")
@@ -159,6 +187,7 @@ def main(argv=None):
     for r in rows:
         for failure in r["failures"]:
             print(f"  {r['stack']}/{r['flavor']}: {failure}")
+    write_json(rows, os.path.join(ROOT, "reports", "matrix", "matrix.json"))
     installs = sorted({(r["stack"], r["install"], r["extra"]) for r in rows})
     for stack, seconds, extra in installs:
         print(f"  {stack}: venv {'reused' if not seconds else f'installed in {seconds:.0f} s'}; "
