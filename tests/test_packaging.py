@@ -1,7 +1,7 @@
 """The package as built: the wheel's contents and metadata, a clean tree, one module per name.
 
-The wheel is built once per module from this checkout (``pip wheel --no-deps
---no-build-isolation``, no network) and read as a zip; the working tree is
+The wheel is built once per module from this checkout (``pip wheel --no-deps``,
+in an isolated build environment as a user's pip does) and read as a zip; the working tree is
 compared before and after.
 """
 
@@ -36,7 +36,7 @@ def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("wheel")
     before = _tree_listing()
     proc = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(out), ROOT],
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), ROOT],
         capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
