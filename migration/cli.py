@@ -39,6 +39,10 @@ VERBS = {
         ".equivalence.command",
         "which TF1/Keras conventions hold on this install (runs the project's equivalence cases)", True,
     ),
+    "convert-checkpoint": Verb(
+        ".equivalence.command", "write a Keras port's weights from a TF1 checkpoint, matched as `check` matches them",
+        True,
+    ),
     "scan": Verb(".codemods.command", "find every TF1 regularization site in a tree (by qualified name)", False),
     "migrate": Verb(
         ".codemods.command", "rewrite TF1 regularization idioms exactly (--to keras|compat); diff by default", False,
@@ -121,9 +125,10 @@ def build_parser(verb=None):
     for name, spec in VERBS.items():  # in VERBS order, whichever verb is wanted
         if name in actions.choices:
             continue
-        if spec.module == wanted:  # registers every verb of that module
+        if spec.module == wanted:  # registers every verb of that module, once
             importlib.import_module(spec.module, __package__).register(subparsers)
-        else:  # listed for `compat-reg --help` without importing its module
+            wanted = None
+        if name not in actions.choices:  # listed for `compat-reg --help` without importing its module
             subparsers.add_parser(name, help=spec.summary)
     for sub in subparsers.added:
         add_common_options(sub)
