@@ -22,6 +22,8 @@ import os
 import time
 
 from .cli import non_negative_int
+from .exit_codes import EXIT_NEGATIVE
+from .exit_codes import EXIT_OK
 
 DEFAULT_OUT = os.path.join("reports", "demo")
 _MODELS = "compat_reg.migration.demo_models"
@@ -83,4 +85,4 @@ def run(args):
         if "png" in paths:
             print(f"{key:<8} plot:   {paths['png']}")
     ok = correct.equivalent and not naive.equivalent and bool(caught)
-    return 0 if ok else 1
+    return EXIT_OK if ok else EXIT_NEGATIVE
