@@ -7,11 +7,15 @@
   out of the wheel. The checkout-only shim ``compat_reg/migration/`` is not
   shipped: the mapping builds ``compat_reg.migration`` from ``migration/``.
 * **A clean tree.** setuptools writes ``build/`` and ``*.egg-info`` next to the
-  sources by default, even under ``pip install .``; both go under the system temp
-  dir instead, so a build leaves the checkout as it was.
+  sources by default, even under ``pip install .``; both go to a fresh temporary
+  directory instead (one per build, removed when the build exits: a directory
+  shared between builds would carry files of one tree or revision into the next
+  wheel), so a build leaves the checkout as it was.
 """
 
+import atexit
 import os
+import shutil
 import tempfile
 
 from setuptools import find_packages
@@ -24,8 +28,8 @@ PACKAGES = (
     + ["compat_reg.migration." + p for p in find_packages("migration")]
 )
 
-_OUT = os.path.join(tempfile.gettempdir(), "compat-reg-build")
-os.makedirs(_OUT, exist_ok=True)
+_OUT = tempfile.mkdtemp(prefix="compat-reg-build-")
+atexit.register(shutil.rmtree, _OUT, ignore_errors=True)
 
 setup(
     packages=PACKAGES,

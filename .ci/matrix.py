@@ -7,8 +7,8 @@ script
    ``~/.cache/compat-reg/venvs``), installed with ``pip install -c LOCK -r
    requirements.txt -r requirements-test.txt``; a venv is reused when its
    ``pip freeze`` already equals the lock, and re-synced otherwise;
-2. checks that ``pip install .`` would add compat-reg and change nothing else
-   there (``pip install --dry-run``: the ranges admit the stack as it is);
+2. runs ``pip install .`` there and checks that it added compat-reg and changed
+   nothing else (``pip freeze`` before and after: the ranges admit the stack);
 3. runs, from this checkout, ``pytest tests`` (flavor keras3) and
    ``TF_USE_LEGACY_KERAS=1 pytest -m keras tests`` (flavor tf_keras), exactly as
    ``make test`` does, each output kept in ``reports/matrix/<stack>-<flavor>.txt``;
@@ -87,13 +87,22 @@ def ensure_venv(name, log):
 
 
 def install_changes_nothing_else(python):
-    """``pip install --dry-run .``: what pip would install into this stack besides compat-reg ('' if nothing)."""
-    proc = subprocess.run([python, "-m", "pip", "install", "--dry-run", ROOT], capture_output=True, text=True)
-    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("Would install")), "Would install")
-    others = [p for p in line.split()[2:] if not p.startswith("compat-reg-") and not p.startswith("compat_reg-")]
+    """``pip install .`` into the stack; what else it changed there, as text ('' if only compat-reg).
+
+    A real install (not a dry run): the suite then also runs the installed
+    ``compat-reg`` console script, as it would after ``make setup``.
+    """
+    before = _freeze(python)
+    proc = subprocess.run([python, "-m", "pip", "install", "-q", ROOT], capture_output=True, text=True)
     if proc.returncode != 0:
-        return f"pip install --dry-run . failed: {proc.stderr.strip().splitlines()[-1:]}"
-    return " ".join(others)
+        return f"pip install . failed: {proc.stderr.strip().splitlines()[-1:]}"
+    after = _freeze(python)
+    changed = sorted(
+        f"{name} {before.get(name, '-')} -> {after.get(name, '-')}"
+        for name in set(before) | set(after)
+        if name != "compat-reg" and before.get(name) != after.get(name)
+    )
+    return "; ".join(changed)
 
 
 _COUNT = re.compile(r"(\d+) (passed|failed|skipped|errors?|xfailed|xpassed|deselected)")
@@ -168,7 +177,7 @@ def main(argv=None):
         extra = install_changes_nothing_else(python)
         if extra:
             ok = False
-            log(f"[{name}] pip install . would also change: {extra}")
+            log(f"[{name}] pip install . also changed: {extra}")
         for flavor in FLAVORS:
             result = run_suite(name, python, flavor, log)
             result.update(stack=name, flavor=flavor, versions=versions, install=install_seconds, extra=extra)

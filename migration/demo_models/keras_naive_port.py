@@ -7,10 +7,15 @@ Two mistakes a careful reader of the TF1 code still makes, both caught by
   weight-decay penalty is twice TF1's (diagnosis ``l2-twice``);
 * the logits' ``variable_scope(regularizer=...)`` became a ``kernel_regularizer``
   only, but TF1 regularized the biases too (diagnosis ``bias-one-side``).
+
+The activity penalty is ported as the correct port does it
+(``keras_port.activity_coefficient()``, which knows whether this Keras divides by
+the batch), so the demo shows these two mistakes, and only these, on every
+supported Keras.
 """
 
 from compat_reg import _flavor
-from .tf1_model import ACTIVITY_L1
+from .keras_port import activity_coefficient
 from .tf1_model import CONV_L1
 from .tf1_model import HEAD_DECAY
 from .tf1_model import INPUT_SHAPE
@@ -26,7 +31,7 @@ def build():
     inputs = keras.Input(shape=INPUT_SHAPE[1:])
     net = keras.layers.Conv2D(
         4, 3, padding="same", activation="relu", name="conv1",
-        kernel_regularizer=conv_reg, activity_regularizer=regs.L1(ACTIVITY_L1),
+        kernel_regularizer=conv_reg, activity_regularizer=regs.L1(activity_coefficient()),
     )(inputs)
     net = keras.layers.Conv2D(
         4, 3, strides=2, padding="same", activation="relu", name="conv2", kernel_regularizer=conv_reg
