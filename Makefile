@@ -1,5 +1,5 @@
 # compat-reg: the two commands a user needs are `make demo` and `make test`.
-PYTHON ?= python3
+PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
@@ -10,18 +10,20 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export CUDA_VISIBLE_DEVICES ?=
 export PYTHONDONTWRITEBYTECODE = 1
 
-.PHONY: setup demo test test-keras3 test-tf-keras bench clean
+.PHONY: setup demo test test-keras3 test-tf-keras test-matrix test-matrix-oldest wheel bench clean
 
 setup: $(STAMP)
 
-$(STAMP): setup.py requirements.txt requirements-test.txt constraints.txt
+# Ranges from requirements*.txt, exact versions from constraints.txt (the newest tested stack);
+# compat-reg itself editable. Builds write nothing into the tree (setup.py).
+$(STAMP): pyproject.toml setup.py requirements.txt requirements-test.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -r requirements.txt -r requirements-test.txt -c constraints.txt
 	$(PY) -m pip install -q --no-deps -e .
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m migration.cli demo
+	$(PY) -m compat_reg demo
 
 # The whole suite under Keras 3, then every Keras-facing test (marker `keras`)
 # again under tf_keras (TF_USE_LEGACY_KERAS=1).
@@ -33,8 +35,20 @@ test-keras3: $(STAMP)
 test-tf-keras: $(STAMP)
 	TF_USE_LEGACY_KERAS=1 $(PYTEST) -m keras tests
 
+# The suite on every supported stack (one venv each, .ci/matrix.py), both flavors, one table.
+# Venvs live in $(COMPAT_REG_VENVS) (default ~/.cache/compat-reg/venvs) and are reused.
+test-matrix:
+	$(PYTHON) .ci/matrix.py
+
+test-matrix-oldest:
+	$(PYTHON) .ci/matrix.py $$($(PYTHON) .ci/matrix.py --list | cut -d' ' -f1)
+
+# The wheel, built from a clean clone of HEAD (prints its path; nothing written to the tree).
+wheel:
+	PYTHON=$(PYTHON) .ci/build-wheel
+
 bench: $(STAMP)
 	$(PY) -m benchmarks.run_all
 
 clean:
-	rm -rf $(VENV) build *.egg-info reports
+	rm -rf $(VENV) reports

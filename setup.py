@@ -1,30 +1,38 @@
-"""compat-reg: TF1 regularization semantics on today's TensorFlow, Keras bridge, migration tools."""
+"""Thin: metadata is in pyproject.toml; here only what a TOML table cannot say.
 
-from setuptools import find_packages, setup
+* **Packages, found, and the name mapping.** The checkout keeps ``migration/`` at
+  the top (the README's layout); installed it is the subpackage
+  ``compat_reg.migration``, so no generic top-level ``migration`` lands in
+  site-packages. Subpackages are found, never listed, so a new one cannot be left
+  out of the wheel. The checkout-only shim ``compat_reg/migration/`` is not
+  shipped: the mapping builds ``compat_reg.migration`` from ``migration/``.
+* **A clean tree.** setuptools writes ``build/`` and ``*.egg-info`` next to the
+  sources by default, even under ``pip install .``; both go to a fresh temporary
+  directory instead (one per build, removed when the build exits: a directory
+  shared between builds would carry files of one tree or revision into the next
+  wheel), so a build leaves the checkout as it was.
+"""
 
-INSTALL_REQUIRES = [
-    "tensorflow==2.21.0",
-    "tf-keras==2.21.0",
-    "tf-slim==1.1.0",
-    "keras==3.15.1",
-    "numpy==2.4.6",
-    "libcst==1.9.0",
-    "PyYAML==6.0.3",
-    "matplotlib==3.11.2",
-]
+import atexit
+import os
+import shutil
+import tempfile
+
+from setuptools import find_packages
+from setuptools import setup
+
+PACKAGES = (
+    ["compat_reg"]
+    + ["compat_reg." + p for p in find_packages("compat_reg") if p != "migration" and not p.startswith("migration.")]
+    + ["compat_reg.migration"]
+    + ["compat_reg.migration." + p for p in find_packages("migration")]
+)
+
+_OUT = tempfile.mkdtemp(prefix="compat-reg-build-")
+atexit.register(shutil.rmtree, _OUT, ignore_errors=True)
 
 setup(
-    name="compat-reg",
-    version="0.1.0",
-    description=(
-        "Run TF1 regularization idioms on TF 2.21, bridge them to Keras model.losses "
-        "(Keras 3 and tf_keras), and check old against new number by number."
-    ),
-    long_description=open("README.md", encoding="utf-8").read(),
-    long_description_content_type="text/markdown",
-    python_requires=">=3.10",
-    packages=find_packages(include=["compat_reg", "compat_reg.*", "migration", "migration.*"]),
-    install_requires=INSTALL_REQUIRES,
-    extras_require={"test": ["pytest==9.2.0"]},
-    entry_points={"console_scripts": ["compat-reg=migration.cli:main"]},
+    packages=PACKAGES,
+    package_dir={"compat_reg.migration": "migration"},
+    options={"egg_info": {"egg_base": _OUT}, "build": {"build_base": os.path.join(_OUT, "build")}},
 )

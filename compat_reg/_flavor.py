@@ -11,12 +11,17 @@ What differs between the flavors, and is exposed here as data:
 ================================  ==================  =====================
 behaviour                         Keras 3             tf_keras (2.x)
 ================================  ==================  =====================
-activity loss divided by batch    yes (>= 3.14)       yes
+activity loss divided by batch    from 3.14 on        yes
 regularizers on frozen weights    not counted         counted
 zero-argument ``add_loss(fn)``    removed             supported
 ``compiled_loss`` includes reg.   yes                 no
 serialization registry            ``keras.saving``    ``tf_keras.utils``
 ================================  ==================  =====================
+
+The versions compat-reg is tested on are data too (``TESTED``, the same ranges as
+``requirements.txt`` / pyproject's dependencies, proven by ``make test-matrix``);
+``untested_versions()`` names every installed package outside them, which
+``compat-reg selftest`` reports as a failure.
 """
 
 import functools
@@ -84,8 +89,7 @@ def activity_loss_divided_by_batch():
     """
     if not is_keras3():
         return True
-    major, minor = (int(p) for p in version().split(".")[:2])
-    return (major, minor) >= (3, 14)
+    return version_tuple(version()) >= ACTIVITY_BATCH_DIVISION_SINCE
 
 
 def frozen_weights_regularized():
@@ -105,3 +109,65 @@ def supports_callable_add_loss():
 def compiled_loss_includes_regularization():
     """Keras 3's ``compute_loss`` adds ``model.losses``; tf_keras' ``compiled_loss`` does not."""
     return is_keras3()
+
+
+# Keras 3 divides activity penalties by the batch from this release on
+# (keras-team/keras#22021, "activity regularizer not normalized by batch size").
+ACTIVITY_BATCH_DIVISION_SINCE = (3, 14)
+
+# Distribution -> (oldest tested, first untested): the stacks `make test-matrix`
+# runs (docs/supported_versions.md). requirements.txt states the same ranges.
+TESTED = {
+    "tensorflow": ((2, 16, 2), (2, 22)),
+    "keras": ((3, 3, 3), (3, 16)),
+    "tf-keras": ((2, 16, 0), (2, 22)),
+    "tf-slim": ((1, 1, 0), (1, 2)),
+    "numpy": ((1, 26, 4), (2, 5)),
+}
+
+
+def version_tuple(text):
+    """``"3.14.0rc1"`` -> ``(3, 14, 0)``: the leading integers of a version string."""
+    parts = []
+    for piece in str(text).split("."):
+        digits = ""
+        for ch in piece:
+            if not ch.isdigit():
+                break
+            digits += ch
+        if not digits:
+            break
+        parts.append(int(digits))
+        if len(digits) < len(piece):
+            break
+    return tuple(parts)
+
+
+def untested_versions(tested=None):
+    """One message per installed package outside ``tested`` (default ``TESTED``; empty when all are in).
+
+    Reads the installed distributions' metadata (tf_slim has no ``__version__``);
+    a missing package is reported too, except tf-keras under Keras 3.
+    """
+    from importlib import metadata
+
+    problems = []
+    for dist, (oldest, first_untested) in (TESTED if tested is None else tested).items():
+        try:
+            found = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            if dist == "tf-keras" and is_keras3():
+                continue
+            problems.append(f"{dist} is not installed; compat-reg needs {dist}>={_dotted(oldest)},<{_dotted(first_untested)}")
+            continue
+        if not oldest <= version_tuple(found) < first_untested:
+            problems.append(
+                f"{dist} {found} is outside the tested range >={_dotted(oldest)},<{_dotted(first_untested)}: "
+                "results may differ from what compat-reg documents; install a tested version "
+                "(pip install -c constraints.txt .) or run `make test-matrix` on this stack"
+            )
+    return problems
+
+
+def _dotted(parts):
+    return ".".join(str(p) for p in parts)

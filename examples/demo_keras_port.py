@@ -1,46 +1,9 @@
-"""The correct hand-written Keras port of ``examples/demo_tf1_model.py`` (Keras 3 and tf_keras).
+"""The demo's correct Keras port, as ``examples.demo_keras_port:build`` in a source checkout.
 
-Every TF1 coefficient is converted, not copied (``compat_reg.to_keras`` gives the same):
-
-====================================================  =========================================
-TF1                                                   Keras
-====================================================  =========================================
-``l2_regularizer(s)`` (``s * sum(w**2) / 2``)         ``L2(s / 2)``
-``l2_regularizer(s)`` + ``apply_regularization(l1)``  ``L1L2(l1=CONV_L1, l2=s / 2)`` (one kernel,
-                                                      two penalties: their sum)
-``variable_scope(regularizer=l2(h))``                 ``kernel_regularizer=L2(h / 2)`` **and**
-                                                      ``bias_regularizer=L2(h / 2)``
-``activity_regularize(h, l1(a), "batch_mean")``       ``activity_regularizer=L1(a)`` (Keras divides
-                                                      by the batch, as TF1's ``batch_mean``)
-====================================================  =========================================
+It ships inside the package (``compat_reg.migration.demo_models.keras_port``); this
+module re-exports it under the name the README and ``compat-reg check`` examples use.
 """
 
-from compat_reg import _flavor
-from examples.demo_tf1_model import ACTIVITY_L1
-from examples.demo_tf1_model import CONV_L1
-from examples.demo_tf1_model import HEAD_DECAY
-from examples.demo_tf1_model import INPUT_SHAPE
-from examples.demo_tf1_model import NUM_CLASSES
-from examples.demo_tf1_model import WEIGHT_DECAY
+from compat_reg.migration.demo_models.keras_port import build
 
-
-def build():
-    """A functional Keras model with the TF1 model's regularization, coefficient for coefficient."""
-    keras = _flavor.keras()
-    regs = keras.regularizers
-    conv_reg = regs.L1L2(l1=CONV_L1, l2=WEIGHT_DECAY / 2)
-    inputs = keras.Input(shape=INPUT_SHAPE[1:])
-    net = keras.layers.Conv2D(
-        4, 3, padding="same", activation="relu", name="conv1",
-        kernel_regularizer=conv_reg, activity_regularizer=regs.L1(ACTIVITY_L1),
-    )(inputs)
-    net = keras.layers.Conv2D(
-        4, 3, strides=2, padding="same", activation="relu", name="conv2", kernel_regularizer=conv_reg
-    )(net)
-    net = keras.layers.Flatten()(net)
-    net = keras.layers.Dense(16, activation="relu", name="fc1", kernel_regularizer=regs.L2(WEIGHT_DECAY / 2))(net)
-    logits = keras.layers.Dense(
-        NUM_CLASSES, name="logits",
-        kernel_regularizer=regs.L2(HEAD_DECAY / 2), bias_regularizer=regs.L2(HEAD_DECAY / 2),
-    )(net)
-    return keras.Model(inputs, logits, name="demo_keras_port")
+__all__ = ["build"]
