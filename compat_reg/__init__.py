@@ -8,41 +8,67 @@ Importing ``compat_reg`` also calls ``compat_reg.enable_tf_slim_compat()``, whic
 makes tf_slim 1.1.0 (``slim.batch_norm``, ``tf_slim.nets``) build on TF 2.21; it
 is idempotent and patches no TensorFlow module (see ``compat_reg.slim_compat``).
 Set ``COMPAT_REG_NO_SLIM_COMPAT=1`` before the import to opt out.
+
+The public names are loaded on first use (PEP 562), so ``import compat_reg`` itself
+imports no TensorFlow: the ``compat-reg`` command (``compat_reg.migration``) starts in
+milliseconds, and ``from compat_reg import l2_regularizer`` works as before.
 """
 
-from compat_reg.collections import REGULARIZATION_LOSSES
-from compat_reg.collections import add_regularization_loss
-from compat_reg.collections import apply_regularization
-from compat_reg.collections import get_regularization_loss
-from compat_reg.collections import get_regularization_losses
-from compat_reg.collections import get_total_loss
-from compat_reg.regularizers import L1Regularizer
-from compat_reg.regularizers import L2Regularizer
-from compat_reg.regularizers import NoExactKerasEquivalent
-from compat_reg.regularizers import Regularizer
-from compat_reg.regularizers import SumRegularizer
-from compat_reg.regularizers import from_keras
-from compat_reg.regularizers import l1_l2_regularizer
-from compat_reg.regularizers import l1_regularizer
-from compat_reg.regularizers import l2_regularizer
-from compat_reg.regularizers import sum_regularizer
-from compat_reg.regularizers import to_keras
-from compat_reg.scopes import DoubleRegularizationWarning
-from compat_reg.scopes import FusedPenalty
-from compat_reg.scopes import regularize
-from compat_reg.scopes import regularized_by
-from compat_reg.scopes import regularized_scope
-from compat_reg.patterns import TrainableCoefficient
-from compat_reg.patterns import activity_regularize
-from compat_reg.patterns import group_regularizer
-from compat_reg.patterns import orthogonality
-from compat_reg.patterns import split_total_loss
-from compat_reg.patterns import trainable_coefficient
-from compat_reg.slim_compat import enable_tf_slim_compat
-from compat_reg import layers
+import importlib
+
 from compat_reg import slim_compat as _slim_compat
 
+# public name -> the module that defines it (explicit re-exports, loaded on first use)
+_EXPORTS = {
+    "REGULARIZATION_LOSSES": "collections",
+    "add_regularization_loss": "collections",
+    "apply_regularization": "collections",
+    "get_regularization_loss": "collections",
+    "get_regularization_losses": "collections",
+    "get_total_loss": "collections",
+    "L1Regularizer": "regularizers",
+    "L2Regularizer": "regularizers",
+    "NoExactKerasEquivalent": "regularizers",
+    "Regularizer": "regularizers",
+    "SumRegularizer": "regularizers",
+    "from_keras": "regularizers",
+    "l1_l2_regularizer": "regularizers",
+    "l1_regularizer": "regularizers",
+    "l2_regularizer": "regularizers",
+    "sum_regularizer": "regularizers",
+    "to_keras": "regularizers",
+    "DoubleRegularizationWarning": "scopes",
+    "FusedPenalty": "scopes",
+    "regularize": "scopes",
+    "regularized_by": "scopes",
+    "regularized_scope": "scopes",
+    "TrainableCoefficient": "patterns",
+    "activity_regularize": "patterns",
+    "group_regularizer": "patterns",
+    "orthogonality": "patterns",
+    "split_total_loss": "patterns",
+    "trainable_coefficient": "patterns",
+    "enable_tf_slim_compat": "slim_compat",
+}
+_SUBMODULES = ("layers", "keras")
+
+__all__ = sorted(_EXPORTS) + ["layers"]
 __version__ = "0.1.0"
 
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f"compat_reg.{_EXPORTS[name]}"), name)
+        globals()[name] = value  # later lookups skip this function
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"compat_reg.{name}")
+    raise AttributeError(f"module 'compat_reg' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS) | set(_SUBMODULES))
+
+
 if not _slim_compat.opted_out():
-    enable_tf_slim_compat()
+    _slim_compat.enable_tf_slim_compat()

@@ -45,8 +45,6 @@ import re
 import sys
 import types
 
-import tensorflow as tf
-
 from compat_reg._internals import tf_graph
 
 _ALIAS_FROM = tf_graph.LEGACY_LAYERS_ALIAS
@@ -76,6 +74,8 @@ class _OpsWithTensor(types.ModuleType):
     """``tensorflow.python.framework.ops`` as tf_slim 1.1.0 expects it: with ``Tensor``."""
 
     def __init__(self, real_ops):
+        import tensorflow as tf  # pylint: disable=import-outside-toplevel  (loaded: real_ops is its module)
+
         super().__init__(real_ops.__name__, real_ops.__doc__)
         self.__dict__["_real_ops"] = real_ops
         self.__dict__["Tensor"] = tf.Tensor
@@ -87,14 +87,50 @@ class _OpsWithTensor(types.ModuleType):
         return f"<compat_reg proxy of {self.__dict__['_real_ops'].__name__} with Tensor=tf.Tensor>"
 
 
-_state = {"alias": None, "proxy": None, "patched": set()}
+class _PatchAfterExec:
+    """A loader wrapper: run the real loader, then give the new tf_slim module the ``ops`` proxy."""
+
+    def __init__(self, loader):
+        self._loader = loader
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        self._loader.exec_module(module)
+        _patch_modules([module.__name__])
+
+    def __getattr__(self, name):  # get_source, get_resource_reader, ...: the real loader's
+        return getattr(self._loader, name)
+
+
+class _TfSlimImportHook(importlib.abc.MetaPathFinder):
+    """Patch each ``tf_slim`` module right after it is imported, so ``import compat_reg``
+    need not import tf_slim (nor TensorFlow) itself: the fix applies whenever tf_slim loads."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != "tf_slim" and not fullname.startswith("tf_slim."):
+            return None
+        for finder in sys.meta_path[sys.meta_path.index(self) + 1:]:
+            find = getattr(finder, "find_spec", None)
+            spec = find(fullname, path, target) if find else None
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    spec.loader = _PatchAfterExec(spec.loader)
+                return spec
+        return None
+
+
+_state = {"alias": None, "hook": None, "proxy": None, "patched": set()}
 
 
 def _install_alias():
     if _state["alias"] is None:
         _state["alias"] = _LegacyLayersAlias()
-    if _state["alias"] not in sys.meta_path:
-        sys.meta_path.insert(0, _state["alias"])
+        _state["hook"] = _TfSlimImportHook()
+    for finder in (_state["hook"], _state["alias"]):
+        if finder not in sys.meta_path:
+            sys.meta_path.insert(0, finder)
 
 
 def _ops_proxy():
@@ -105,13 +141,20 @@ def _ops_proxy():
 
 def _patch_ops_tensor():
     """Give each loaded tf_slim module that reads ``<ops>.Tensor`` the proxy. Returns names patched."""
+    return _patch_modules([n for n in list(sys.modules) if n == "tf_slim" or n.startswith("tf_slim.")])
+
+
+def _patch_modules(names):
+    if tf_graph.FRAMEWORK_OPS not in sys.modules:  # TensorFlow not loaded: no tf_slim module to fix yet
+        return []
     real_ops = tf_graph.framework_ops_module()
     if hasattr(real_ops, "Tensor"):  # an older TF: nothing to fix
         return []
     proxy = _ops_proxy()
     patched = []
-    for mod_name, module in list(sys.modules.items()):
-        if not (mod_name == "tf_slim" or mod_name.startswith("tf_slim.")) or module is None:
+    for mod_name in names:
+        module = sys.modules.get(mod_name)
+        if module is None:
             continue
         if mod_name in _state["patched"]:
             continue
@@ -145,19 +188,15 @@ def enable_tf_slim_compat():
     Installs the ``tf_keras.legacy_tf_layers`` import alias and gives the
     tf_slim modules that use ``ops.Tensor`` an ``ops`` proxy that has it (see the
     module docstring for why these two narrow fixes and not global patches of
-    TensorFlow). Imports ``tf_slim`` (and ``tf_slim.nets``) if they are
-    installed; if tf_slim is not installed it only installs the alias.
+    TensorFlow). It imports neither TensorFlow nor tf_slim: tf_slim modules
+    already loaded are fixed now, and an import hook fixes every tf_slim module
+    loaded later, right after it executes.
 
     Returns:
       The list of ``"module.global"`` bindings patched by this call (empty on a
       second call), for logging.
     """
     _install_alias()
-    try:
-        import tf_slim  # noqa: F401
-        import tf_slim.nets  # noqa: F401
-    except ImportError:
-        return []
     return _patch_ops_tensor()
 
 

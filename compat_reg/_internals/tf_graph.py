@@ -10,6 +10,7 @@ import importlib
 from compat_reg._internals import Reach
 
 _OPS = "tensorflow.python.framework.ops"
+FRAMEWORK_OPS = _OPS  # the module name, for a caller that must know whether TensorFlow is loaded yet
 _VARIABLES = "tensorflow.python.ops.variables"
 _VARIABLE_SCOPE = "tensorflow.python.ops.variable_scope"
 _CHECKED = "tensorflow 2.21"

@@ -8,17 +8,29 @@ from the rule table in ``diagnoses``). ``optimizers`` holds the TF1 / Keras
 optimizer table; ``checkpoint`` carries a TF1 checkpoint to the port.
 """
 
-from . import diagnoses
-from .checker import DEFAULT_TOLERANCES
-from .checker import check_equivalence
-from .diagnoses import Diagnosis
-from .result import STAGES
-from .result import CheckResult
-from .result import Stage
-from .sides import UsageError
-from .sides import UserCodeError
+import importlib
 
-__all__ = [
-    "CheckResult", "DEFAULT_TOLERANCES", "Diagnosis", "STAGES", "Stage", "UsageError", "UserCodeError",
-    "check_equivalence", "diagnoses",
-]
+# public name -> the submodule that defines it, imported on first use (PEP 562): the CLI
+# registers `check`'s parser through this package without importing TensorFlow.
+_EXPORTS = {
+    "DEFAULT_TOLERANCES": ".checker",
+    "check_equivalence": ".checker",
+    "Diagnosis": ".diagnoses",
+    "STAGES": ".result",
+    "CheckResult": ".result",
+    "Stage": ".result",
+    "UsageError": ".sides",
+    "UserCodeError": ".sides",
+}
+
+__all__ = sorted(_EXPORTS) + ["diagnoses"]
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+        globals()[name] = value
+        return value
+    if name == "diagnoses":
+        return importlib.import_module(".diagnoses", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
