@@ -18,6 +18,8 @@ class Spec:
     weight_map: object
     strategy: object
     training: bool
+    # (per-head losses, loss weights) from ``_structure.resolve_losses``: several heads' data loss
+    per_head: object = None
 
 
 @dataclasses.dataclass
