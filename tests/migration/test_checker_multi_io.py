@@ -9,7 +9,9 @@ with a list or a dict of inputs. The summed data loss is checked against Keras' 
 """
 
 import json
+import pathlib
 
+import jsonschema
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -18,8 +20,11 @@ import tf_slim as slim
 from compat_reg import _flavor
 from migration.cli import main
 from migration.equivalence import check_equivalence
+from migration.equivalence.result import FAIL
 from migration.equivalence.result import PASS
 
+SCHEMA = json.loads((pathlib.Path(__file__).resolve().parents[2] / "docs" / "schemas" /
+                     "check_report.schema.json").read_text())
 SCALE = 1e-3
 STAGES = ["build", "variables", "regularization", "forward", "gradients", "steps"]
 MODULE = "tests.migration.test_checker_multi_io"
@@ -146,14 +151,26 @@ def _tf1_initial_values(x):
     return {scope: (values[f"{scope}/weights"], values[f"{scope}/biases"]) for scope in ("a", "b", "cls", "box")}
 
 
+def new_dict_wrong_box():
+    """Keras: dict heads, the box head with a ReLU the TF1 head does not have."""
+    image, aux, cls, box = _keras_heads(box_activation="relu")
+    return _flavor.keras().Model({"image": image, "aux": aux}, {"cls": cls, "box": box})
+
+
 @pytest.mark.keras
-def test_wrong_head_caught_at_forward_naming_the_head():
+@pytest.mark.parametrize("as_list, head", [(True, "1"), (False, "box")], ids=["list-heads", "dict-heads"])
+def test_wrong_head_caught_at_forward_naming_the_head(as_list, head):
     x = _inputs()
-    result = check_equivalence(old_list, new_list_wrong_box, inputs=[x["image"], x["aux"]], loss="mse", steps=1)
-    assert result.failed_stage == "forward"
-    assert result.reason.startswith("output '1' differ: max |new - old|")
+    inputs = [x["image"], x["aux"]] if as_list else x
+    old, new = (old_list, new_list_wrong_box) if as_list else (old_dict, new_dict_wrong_box)
+    result = check_equivalence(old, new, inputs=inputs, loss="mse", steps=1)
+    assert _statuses(result)[:4] == [("build", PASS), ("variables", PASS), ("regularization", PASS),
+                                     ("forward", FAIL)]
+    assert result.reason.startswith(f"output {head!r} differs: max |new - old|")
     forward = result.stages[STAGES.index("forward")]
-    assert not any("output '0'" in d for d in forward.details)  # the cls head agrees
+    other = "0" if as_list else "cls"
+    assert not any(f"output {other!r}" in d for d in forward.details)  # the other head agrees
+    assert any(d.startswith("data loss differs") for d in forward.details)
 
 
 @pytest.mark.keras
@@ -191,6 +208,19 @@ def test_inputs_with_different_batches_are_a_usage_error():
         info.value)
 
 
+@pytest.mark.keras
+@pytest.mark.parametrize("as_list", [False, True], ids=["dict", "list"])
+def test_several_inputs_and_heads_under_mirrored_strategy(as_list):
+    """Each replica gets its shard of every input and every head's targets (2 logical CPUs, conftest)."""
+    x = _inputs()
+    inputs = [x["image"], x["aux"]] if as_list else x
+    old, new = (old_list, new_list) if as_list else (old_dict, new_dict)
+    loss = {"0": "xent", "1": "mse"} if as_list else {"cls": "xent", "box": "mse"}
+    result = check_equivalence(old, new, inputs=inputs, loss=loss, steps=2, strategy="mirrored")
+    assert _statuses(result) == [(s, PASS) for s in STAGES], result.reason
+    assert result.info["replicas"] == 2
+
+
 # -- the CLI
 
 
@@ -212,6 +242,7 @@ def test_cli_inputs_npz_by_name_with_per_head_targets(tmp_path, capsys):
     cap = capsys.readouterr()
     assert code == 0, cap.err
     report = json.loads(cap.out)
+    jsonschema.validate(report, SCHEMA)
     assert report["equivalent"] is True
     assert report["info"]["inputs"] == {"image": [B, 6], "aux": [B, 3]}
     assert report["info"]["inputs_shape"] == [B, 6]  # the first input's, as the schema has it
@@ -226,7 +257,7 @@ def test_cli_inputs_npz_positional_caught_wrong_head(tmp_path, capsys):
                  str(tmp_path / "data.npz"), "--steps", "1"])
     cap = capsys.readouterr()
     assert code == 1
-    assert "output '1' differ" in cap.out
+    assert "output '1' differs" in cap.out
 
 
 @pytest.mark.parametrize("extra, message", [

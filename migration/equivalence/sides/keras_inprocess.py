@@ -276,7 +276,8 @@ class KerasSide:
         return [float(r) for r in self._forward()[1]]
 
     def replica_reg_values(self, indices):
-        dataset = tf.data.Dataset.from_tensor_slices(self.inputs).batch(len(self.inputs))
+        dataset = tf.data.Dataset.from_tensor_slices(_sliceable(self.inputs)).batch(
+            _structure.batch_size(self.inputs))
         for x in self.strategy.experimental_distribute_dataset(dataset):
             def replica_fn(x):
                 self.model(x, training=self.training)
@@ -400,7 +401,8 @@ class KerasSide:
             opt.apply_gradients(zip(grads, variables))
             return
         replicas = self.strategy.num_replicas_in_sync
-        dataset = tf.data.Dataset.from_tensor_slices((self.inputs, self.targets)).batch(len(self.inputs))
+        dataset = tf.data.Dataset.from_tensor_slices((_sliceable(self.inputs), _sliceable(self.targets))).batch(
+            _structure.batch_size(self.inputs))
         for x, t in self.strategy.experimental_distribute_dataset(dataset):
             def replica_step(x, t):
                 grads = self._grads_one(variables, x, t, replicas)
@@ -421,6 +423,11 @@ class KerasSide:
 
     def close(self):
         pass
+
+
+def _sliceable(arrays):
+    """A list of arrays as a tuple: ``from_tensor_slices`` would stack a list into one tensor."""
+    return tuple(arrays) if isinstance(arrays, list) else arrays
 
 
 def _specs(x):

@@ -16,8 +16,8 @@ def run(ctx, record):
         diff, idx, new_at, old_at = worst(new_out, old_out)
         diffs.append(diff)
         if not close(new_out, old_out, tol):
-            where = "outputs" if head is None else f"output {head!r}"
-            problems.append(f"{where} differ: max |new - old| = {diff:.3g} at index {idx} (old {old_at:.9g}, "
+            where = "outputs differ" if head is None else f"output {head!r} differs"
+            problems.append(f"{where}: max |new - old| = {diff:.3g} at index {idx} (old {old_at:.9g}, "
                             f"new {new_at:.9g})")
     diff = max(diffs)
     if not close(n["data"], o["data"], tol):
