@@ -274,6 +274,30 @@ def test_cli_bad_input_specs_exit_2(extra, message, capsys):
     assert message in capsys.readouterr().err
 
 
+PER_INPUT = "one --input-shape per input, in order"
+BY_NAME = "Name the inputs as the function reads them"
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("old, new, extra, message, fix", [
+    ("old_list", "new_list", ["--input-shape", "4,6"],
+     "the old model function 'old_list' failed on inputs of shape (4, 6)", PER_INPUT),
+    ("old_list", "new_list", ["--input-shape", "4,6", "--input-shape", "4,3", "--input-shape", "4,3"],
+     "failed on inputs of shape [(4, 6), (4, 3), (4, 3)] (ValueError: too many values to unpack", PER_INPUT),
+    ("old_dict", "new_dict", ["--inputs", "img+aux"],
+     "the old model function 'old_dict' asked for input 'image', but the inputs are ['aux', 'img']", BY_NAME),
+], ids=["one-shape-for-two-inputs", "three-shapes-for-two", "npz-names-differ"])
+def test_cli_inputs_that_do_not_fit_the_model_exit_2(old, new, extra, message, fix, tmp_path, capsys):
+    if extra == ["--inputs", "img+aux"]:
+        x = _inputs()
+        np.savez(tmp_path / "names.npz", img=x["image"], aux=x["aux"])
+        extra = ["--inputs", str(tmp_path / "names.npz")]
+    assert main(["check", f"{MODULE}:{old}", f"{MODULE}:{new}", *extra, "--steps", "1"]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert fix in err
+
+
 @pytest.mark.parametrize("arrays, message", [
     ({"arr_0": np.zeros((4, 6)), "arr_2": np.zeros((4, 3))}, "positional inputs must be arr_0..arr_1"),
     ({"image": np.zeros((4, 6)), "aux": np.zeros((2, 3))}, "every input needs the same batch size"),

@@ -198,6 +198,14 @@ def _call_user(fn, x, inputs):
             f"{_structure.describe(inputs)} ({type(e).__name__}: {e}). Check --input-shape / inputs "
             "(batch first; one --input-shape per input, in order) against what the function expects."
         ) from e
+    except KeyError as e:
+        if isinstance(inputs, dict) and e.args and e.args[0] not in inputs:
+            raise UsageError(
+                f"the old model function {getattr(fn, '__name__', fn)!r} asked for input {e.args[0]!r}, but the "
+                f"inputs are {sorted(inputs)}. Name the inputs as the function reads them (the keys of the "
+                "inputs dict / the --inputs .npz)."
+            ) from e
+        raise UserCodeError(f"OLD {getattr(fn, '__name__', fn)!r}", e) from e
     except Exception as e:  # noqa: BLE001 - the user's own code raised: reported as theirs (exit 3)
         raise UserCodeError(f"OLD {getattr(fn, '__name__', fn)!r}", e) from e
 
