@@ -30,7 +30,6 @@ import numpy as np
 import tensorflow as tf
 
 from compat_reg import _flavor
-from . import _losses
 from . import _structure
 from . import optimizers
 from .compare import DEFAULT_TOLERANCES  # noqa: F401  (re-exported)
