@@ -30,7 +30,7 @@ import numpy as np
 import tensorflow as tf
 
 from compat_reg import _flavor
-from . import _losses
+from . import _structure
 from . import backends
 from . import optimizers
 from .compare import DEFAULT_TOLERANCES  # noqa: F401  (re-exported)
@@ -56,6 +56,7 @@ def check_equivalence(
     inputs,
     targets=None,
     loss="mse",
+    loss_weights=None,
     steps=3,
     optimizer="sgd",
     learning_rate=0.1,
@@ -78,9 +79,15 @@ def check_equivalence(
         is built in a fresh ``tf.Graph``; a tuple result's first element is the output.
       new: a Keras model (of the active flavor), or a zero-argument callable
         returning one (required with ``strategy``: the model must be built in its scope).
-      inputs: a numpy array, batch first.
-      targets: numpy targets for the data loss; default: seeded, fitted to ``loss``.
-      loss: ``"mse"``, ``"sparse_softmax_cross_entropy"`` or ``fn(targets, outputs)``.
+      inputs: a numpy array, batch first; for several inputs a list (in order) or a dict
+        ``{input name: array}`` of them.
+      targets: numpy targets for the data loss (``{head: array}`` or a list by position
+        for several outputs); default: seeded, fitted to ``loss``.
+      loss: ``"mse"``, ``"sparse_softmax_cross_entropy"`` or ``fn(targets, outputs)``;
+        for several outputs (heads: dict keys, or ``"0"``, ``"1"``... by position) one
+        loss for every head or ``{head: loss}``. The data loss is then
+        ``sum_h loss_weights[h] * loss_h`` as Keras' ``compile(loss=, loss_weights=)``.
+      loss_weights: ``{head: number}`` or a list by position; default 1 for every head.
       steps: number of optimizer steps compared (0 skips the stage's training).
       optimizer: one of ``optimizers.NAMES`` (``sgd``, ``momentum``, ``nesterov``,
         ``adam``, ``rmsprop``, ``adagrad``, ``adadelta``): the ``tf.compat.v1.train``
@@ -116,7 +123,7 @@ def check_equivalence(
       UserCodeError: the user's OLD or NEW code raised (``__cause__`` is their error).
     """
     spec = _validate(old, new, inputs, targets, loss, steps, optimizer, learning_rate, optimizer_params,
-                     weight_map, strategy, training)
+                     weight_map, strategy, training, loss_weights)
     spec.backend = _validate_backend(backend, spec)
     tol = tolerances(rtol, atol)
     if spec.optimizer.name in ADAPTIVE and atol is None:
@@ -132,8 +139,8 @@ def check_equivalence(
         "flavor": _flavor.name(),
         "keras_version": _flavor.version(),
         "tensorflow": tf.__version__,
-        "inputs_shape": list(spec.inputs.shape),
-        "loss": loss if isinstance(loss, str) else getattr(loss, "__name__", "custom"),
+        "inputs_shape": list(_structure.first(spec.inputs).shape),  # the first input's
+        "loss": _loss_label(loss),
         "steps": spec.steps,
         "optimizer": spec.optimizer.name,
         "optimizer_params": dict(spec.optimizer.params),
@@ -144,6 +151,10 @@ def check_equivalence(
     }
     if spec.backend is not None or backends.current() != "tensorflow":
         result.info["new_backend"] = backends.report(spec.backend or backends.current())
+    if not isinstance(spec.inputs, np.ndarray):
+        result.info["inputs"] = _structure.shapes(spec.inputs)
+    if loss_weights is not None:
+        result.info["loss_weights"] = spec.per_head[1]
     ctx = Context(spec, tol, result)
     try:
         for stage, record in zip(stage_list, records):
@@ -206,37 +217,38 @@ def _user_frame(error, spec):
     return None
 
 
+def _loss_label(loss):
+    if isinstance(loss, dict):
+        return ",".join(f"{h}={_loss_label(v)}" for h, v in loss.items())
+    return loss if isinstance(loss, str) else getattr(loss, "__name__", "custom")
+
+
 def _validate(old, new, inputs, targets, loss, steps, optimizer, learning_rate, optimizer_params,
-              weight_map, strategy, training):
+              weight_map, strategy, training, loss_weights=None):
     """Every argument checked before any work; ``UsageError`` naming the argument and the fix."""
     try:
-        loss_fn = _losses.resolve(loss)
+        per_head = _structure.resolve_losses(loss, loss_weights)
+        loss_fn = _structure.structured_loss(*per_head)
         choice = optimizers.choose(optimizer, learning_rate, optimizer_params)
     except ValueError as e:
         raise UsageError(str(e)) from None
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise UsageError(f"Invalid value for argument `steps`. Expected an integer >= 0. Received: steps={steps!r}")
-    inputs = np.asarray(inputs)
-    if inputs.dtype == np.float64:
-        inputs = inputs.astype(np.float32)
-    if inputs.ndim < 1 or inputs.shape[0] < 1 or inputs.size == 0:
-        raise UsageError(f"Invalid value for argument `inputs`. Expected a non-empty array, batch first. "
-                         f"Received: inputs of shape {inputs.shape}")
-    if inputs.dtype.kind == "f" and not np.all(np.isfinite(inputs)):
-        raise UsageError("Invalid value for argument `inputs`. Expected finite numbers. Received: inputs with "
-                         "NaN or inf")
-    if targets is not None and np.asarray(targets).dtype.kind == "f" and not np.all(np.isfinite(targets)):
+    inputs = _structure.normalize_inputs(inputs)
+    if targets is not None and any(np.asarray(t).dtype.kind == "f" and not np.all(np.isfinite(t))
+                                   for t in tf.nest.flatten(targets)):
         raise UsageError("Invalid value for argument `targets`. Expected finite numbers. Received: targets with "
                          "NaN or inf")
     strategy = _resolve_strategy(strategy)
-    if strategy is not None and inputs.shape[0] % strategy.num_replicas_in_sync:
+    if strategy is not None and _structure.batch_size(inputs) % strategy.num_replicas_in_sync:
         raise UsageError(
-            f"the batch ({inputs.shape[0]}) must divide evenly over {strategy.num_replicas_in_sync} "
+            f"the batch ({_structure.batch_size(inputs)}) must divide evenly over {strategy.num_replicas_in_sync} "
             "replicas; pick a batch size that is a multiple of the replica count"
         )
     if not isinstance(training, bool):
         raise UsageError(f"Invalid value for argument `training`. Expected True or False. Received: training={training!r}")
-    return Spec(old, new, inputs, targets, loss, loss_fn, int(steps), choice, weight_map, strategy, training)
+    return Spec(old, new, inputs, targets, loss, loss_fn, int(steps), choice, weight_map, strategy, training,
+                per_head)
 
 
 def _validate_backend(backend, spec):

@@ -63,10 +63,18 @@ def register(subparsers):
     p.add_argument("old", metavar="OLD", help="module:callable, a TF1 model function fn(inputs) -> outputs")
     p.add_argument("new", metavar="NEW", help="module:attr, a Keras model or a zero-argument callable returning one")
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--input-shape", help="comma-separated, batch first, e.g. 4,8,8,2 (seeded normal data)")
-    src.add_argument("--inputs", metavar="FILE.npz", help="inputs array (key 'inputs' or the first array; .npy too)")
-    p.add_argument("--targets", metavar="FILE", help="targets array (.npy, or .npz key 'targets'); default seeded")
-    p.add_argument("--loss", default="mse", help="mse (default), sparse_softmax_cross_entropy (alias xent), or module:callable")
+    src.add_argument("--input-shape", action="append",
+                     help="comma-separated, batch first, e.g. 4,8,8,2 (seeded normal data); repeat it once per "
+                          "input, in order, for a model with several inputs")
+    src.add_argument("--inputs", metavar="FILE.npz",
+                     help="key 'inputs' (one input; .npy too), or arr_0, arr_1... (several, in order), or the "
+                          "model's input names; targets under 'targets' or 'targets.HEAD'")
+    p.add_argument("--targets", metavar="FILE",
+                   help="targets array (.npy, or .npz key 'targets' or 'targets.HEAD' per head); default seeded")
+    p.add_argument("--loss", default="mse",
+                   help="mse (default), sparse_softmax_cross_entropy (alias xent), or module:callable; for several "
+                        "heads one loss for all or HEAD=LOSS,HEAD=LOSS")
+    p.add_argument("--loss-weights", metavar="W", help="several heads: HEAD=W,HEAD=W or W,W by position (default 1 each)")
     p.add_argument("--steps", type=int, default=3, help="optimizer steps compared (default 3)")
     p.add_argument("--optimizer", default="sgd", choices=OPTIMIZER_NAMES,
                    help="tf.compat.v1.train optimizer of the old side; the new side uses the port's compiled "
@@ -248,7 +256,11 @@ def _validate_args(args):
     _finite(args.learning_rate, "--learning-rate", strict=True)
     if not args.inputs and not args.input_shape:
         raise CommandUsageError("pass --input-shape B,D1,... (batch first) or --inputs FILE.npz")
-    shape = _parse_shape(args.input_shape) if args.input_shape else None
+    from . import _cli_inputs
+
+    shape = [_parse_shape(s) for s in args.input_shape] if args.input_shape else None
+    args.loss = _cli_inputs.parse_loss(args.loss)
+    args.loss_weights = _cli_inputs.parse_loss_weights(args.loss_weights)
     for flag, path in (("--inputs", args.inputs), ("--targets", args.targets), ("--weight-map", args.weight_map)):
         if path and not os.path.isfile(path):
             raise CommandUsageError(f"{flag} {path!r}: no such file")
@@ -281,14 +293,10 @@ def _parse_optimizer_params(optimizer, items, learning_rate):
 
 def _run_check(args):
     shape, optimizer_params = _validate_args(args)
-    from . import _losses
+    from . import _cli_inputs
     from . import _matching
 
-    if ":" not in args.loss:
-        try:
-            _losses.resolve(args.loss)
-        except ValueError as e:
-            raise CommandUsageError(str(e)) from e
+    _cli_inputs.check_loss_names(args.loss)
     weight_map = None
     if args.weight_map:
         try:
@@ -297,11 +305,11 @@ def _run_check(args):
             raise CommandUsageError(str(e)) from e
     targets = None
     if args.inputs:
-        inputs, targets = _load_array(args.inputs, "inputs", "--inputs")
+        inputs, targets = _cli_inputs.load_inputs(args.inputs)
     else:
-        inputs = _losses.seeded_inputs(shape)
+        inputs = _cli_inputs.seeded_inputs(shape)
     if args.targets:
-        targets, _ = _load_array(args.targets, "targets", "--targets")
+        targets = _cli_inputs.load_targets(args.targets)
     if args.strategy == "mirrored":
         devices = configure_logical_cpus(2)
         if len(devices) < 2:
@@ -315,7 +323,7 @@ def _run_check(args):
 
     old = load_object(args.old, "OLD")
     new = load_object(args.new, "NEW")
-    loss = load_object(args.loss, "--loss") if ":" in args.loss else args.loss
+    loss = _cli_inputs.load_losses(args.loss, load_object)
     if not callable(old):
         raise CommandUsageError(f"OLD {args.old!r} is a {type(old).__name__}, not a TF1 model function fn(inputs) -> outputs")
 
@@ -324,10 +332,10 @@ def _run_check(args):
             print(f"[compat-reg check] {stage:<14} {status.upper():<7} {summary}", file=sys.stderr, flush=True)
 
     if not args.quiet:
-        print(f"[compat-reg check] {args.old} vs {args.new}, inputs {tuple(inputs.shape)}", file=sys.stderr, flush=True)
+        print(f"[compat-reg check] {args.old} vs {args.new}, inputs {_cli_inputs.describe(inputs)}", file=sys.stderr, flush=True)
     try:
         result = check_equivalence(
-            old, new, inputs=inputs, targets=targets, loss=loss, steps=args.steps,
+            old, new, inputs=inputs, targets=targets, loss=loss, loss_weights=args.loss_weights, steps=args.steps,
             optimizer=args.optimizer, learning_rate=args.learning_rate, optimizer_params=optimizer_params,
             weight_map=weight_map,
             rtol=args.rtol, atol=args.atol, strategy=args.strategy, training=args.training,

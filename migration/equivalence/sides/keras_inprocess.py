@@ -19,7 +19,7 @@ from compat_reg import _graph_walk
 from compat_reg._internals import keras3 as _keras3_internals
 from compat_reg._internals import tf_keras as _tf_keras_internals
 from . import LossInfo
-from . import first_output
+from .. import _structure
 
 
 def _internals():
@@ -86,7 +86,7 @@ class KerasSide:
         self.model, self.inputs, self.training, self.strategy = model, inputs, training, strategy
         self._loss_fn = loss_fn
         self._choice = optimizer  # an optimizers.Choice: what to build when the model has none
-        self.x = tf.constant(inputs)
+        self.x = tf.nest.map_structure(tf.constant, inputs)
         self._traced = None
         n_built = len(model.weights)
         if not training and strategy is None and getattr(model, "built", False) and not _overrides_train_step(model):
@@ -96,7 +96,8 @@ class KerasSide:
                 self._traced = None
                 n_built = len(model.weights)
         out, _ = self._forward()
-        self.outputs_shape = tuple(np.asarray(out).shape)
+        self.heads = _structure.heads(out)
+        self.outputs_shape = tf.nest.map_structure(lambda t: tuple(np.asarray(t).shape), out)
         n_first = len(model.weights)
         self._forward()
         # A built model that still creates weights when called creates them once per call: in
@@ -148,11 +149,11 @@ class KerasSide:
         holder = {}
 
         def fn(x):
-            out = first_output(self.model(x, training=False), "the new model")
+            out = _structure.outputs_of(self.model(x, training=False), "the new model")
             holder["losses"] = [tf.convert_to_tensor(l) for l in self.model.losses]
             return out, holder["losses"]
 
-        concrete = tf.function(fn, autograph=False).get_concrete_function(tf.TensorSpec(self.x.shape, self.x.dtype))
+        concrete = tf.function(fn, autograph=False).get_concrete_function(_specs(self.x))
         self._traced = (concrete, holder["losses"])
 
     def _forward(self, x=None):
@@ -161,14 +162,14 @@ class KerasSide:
             out, losses = self._traced[0](self.x)
             return out, list(losses)
         if x is not None:
-            out = first_output(self.model(x, training=self.training), "the new model")
+            out = _structure.outputs_of(self.model(x, training=self.training), "the new model")
             return out, list(self.model.losses)
-        out = first_output(self._call(), "the new model")
+        out = _structure.outputs_of(self._call(), "the new model")
         return out, list(self.model.losses)
 
     def set_targets(self, targets):
         self.targets = targets
-        self.t = tf.constant(targets)
+        self.t = tf.nest.map_structure(tf.constant, targets)
         self.losses = self._loss_infos()
 
     def _loss_infos(self):
@@ -199,8 +200,7 @@ class KerasSide:
                 holder["losses"] = [tf.convert_to_tensor(l) for l in self.model.losses]
                 return holder["losses"]
 
-            concrete = tf.function(fn, autograph=False).get_concrete_function(
-                tf.TensorSpec(self.x.shape, self.x.dtype))
+            concrete = tf.function(fn, autograph=False).get_concrete_function(_specs(self.x))
         graph = concrete.graph
         handles = {}
         for n, v in self.by_name.items():
@@ -243,9 +243,10 @@ class KerasSide:
 
         infos = []
         for i, loss in enumerate(losses):
-            grads = tape.gradient(loss, [self.x] + tf_vars, unconnected_gradients=tf.UnconnectedGradients.NONE)
-            names = tuple(n for n, g in zip(self.names, grads[1:]) if reads(g))
-            infos.append(LossInfo(f"model.losses[{i}]", names, reads(grads[0])))
+            xs = tf.nest.flatten(self.x)
+            grads = tape.gradient(loss, xs + tf_vars, unconnected_gradients=tf.UnconnectedGradients.NONE)
+            names = tuple(n for n, g in zip(self.names, grads[len(xs):]) if reads(g))
+            infos.append(LossInfo(f"model.losses[{i}]", names, any(reads(g) for g in grads[:len(xs)])))
         del tape
         return infos
 
@@ -269,13 +270,14 @@ class KerasSide:
         out, losses = self._forward()
         regs = [float(r) for r in losses]
         data = float(self._loss_fn(self.t, out))
-        return {"outputs": np.asarray(out), "data": data, "reg_values": regs}
+        return {"outputs": tf.nest.map_structure(np.asarray, out), "data": data, "reg_values": regs}
 
     def reg_values(self):
         return [float(r) for r in self._forward()[1]]
 
     def replica_reg_values(self, indices):
-        dataset = tf.data.Dataset.from_tensor_slices(self.inputs).batch(len(self.inputs))
+        dataset = tf.data.Dataset.from_tensor_slices(_sliceable(self.inputs)).batch(
+            _structure.batch_size(self.inputs))
         for x in self.strategy.experimental_distribute_dataset(dataset):
             def replica_fn(x):
                 self.model(x, training=self.training)
@@ -399,7 +401,8 @@ class KerasSide:
             opt.apply_gradients(zip(grads, variables))
             return
         replicas = self.strategy.num_replicas_in_sync
-        dataset = tf.data.Dataset.from_tensor_slices((self.inputs, self.targets)).batch(len(self.inputs))
+        dataset = tf.data.Dataset.from_tensor_slices((_sliceable(self.inputs), _sliceable(self.targets))).batch(
+            _structure.batch_size(self.inputs))
         for x, t in self.strategy.experimental_distribute_dataset(dataset):
             def replica_step(x, t):
                 grads = self._grads_one(variables, x, t, replicas)
@@ -420,6 +423,16 @@ class KerasSide:
 
     def close(self):
         pass
+
+
+def _sliceable(arrays):
+    """A list of arrays as a tuple: ``from_tensor_slices`` would stack a list into one tensor."""
+    return tuple(arrays) if isinstance(arrays, list) else arrays
+
+
+def _specs(x):
+    """``tf.TensorSpec``s of the inputs, in their structure (an array, a list or a dict)."""
+    return tf.nest.map_structure(lambda t: tf.TensorSpec(t.shape, t.dtype), x)
 
 
 def _fmt(v):

@@ -17,7 +17,7 @@ from compat_reg._registry import REGULARIZATION_LOSSES
 from . import LossInfo
 from . import UsageError
 from . import UserCodeError
-from . import first_output
+from .. import _structure
 
 _VARIABLE_OPS = ("VarHandleOp", "VariableV2", "Variable", "VarHandle")
 # Ops that sample random numbers (dropout's mask): their outputs differ between the sides.
@@ -36,16 +36,20 @@ class GraphSide:
         self._optimizer = optimizer  # an optimizers.Choice
         with self.graph.as_default():
             tf.compat.v1.set_random_seed(seed)
-            self.x = tf.compat.v1.placeholder(tf.as_dtype(inputs.dtype), inputs.shape, name="check_inputs")
+            self.x = _placeholders(inputs, "check_inputs")
+            self._input_ops = [t.op for t in tf.nest.flatten(self.x)]
             out = _call_user(fn, self.x, inputs)
-            out = first_output(out, "the old model function")
-            if not isinstance(out, tf.Tensor):
-                raise UsageError(
-                    f"the old model function must return a tf.Tensor built in the graph, got "
-                    f"{type(out).__name__}. OLD is a TF1 model function fn(inputs) -> outputs."
-                )
+            out = _structure.outputs_of(out, "the old model function")
+            for t in tf.nest.flatten(out):
+                if not isinstance(t, tf.Tensor):
+                    raise UsageError(
+                        f"the old model function must return tf.Tensor(s) built in the graph, got "
+                        f"{type(t).__name__}. OLD is a TF1 model function fn(inputs) -> outputs (a tensor, "
+                        "a list or a dict of tensors)."
+                    )
             self.outputs = out
-            self.outputs_shape = tuple(out.shape.as_list())
+            self.heads = _structure.heads(out)
+            self.outputs_shape = tf.nest.map_structure(lambda t: tuple(t.shape.as_list()), out)
             self.variables = list(tf.compat.v1.global_variables())
             if not self.variables:
                 raise UsageError(
@@ -69,7 +73,7 @@ class GraphSide:
     def set_targets(self, targets):
         self.targets = targets
         with self.graph.as_default():
-            self.t = tf.compat.v1.placeholder(tf.as_dtype(targets.dtype), targets.shape, name="check_targets")
+            self.t = _placeholders(targets, "check_targets")
             self.data = tf.cast(self._loss_fn(self.t, self.outputs), tf.float32)
             self.reg = (
                 tf.math.add_n([tf.cast(t, tf.float32) for t in self.reg_tensors])
@@ -88,27 +92,37 @@ class GraphSide:
             self._grads = (data_g, reg_g, [d + r for d, r in zip(data_g, reg_g)])
 
     def _feed(self):
-        return {self.x: self.inputs, self.t: self.targets}
+        feed = dict(zip(tf.nest.flatten(self.x), tf.nest.flatten(self.inputs)))
+        feed.update(zip(tf.nest.flatten(self.t), tf.nest.flatten(self.targets)))
+        return feed
 
     def _loss_info(self, tensor):
         var_ops = set(self.names)
 
         def is_leaf(op):
-            return op.type in _VARIABLE_OPS or op.name in var_ops or op is self.x.op
+            return op.type in _VARIABLE_OPS or op.name in var_ops or op in self._input_ops
 
         leaves = _graph_walk.reached(tensor.op, is_leaf)
         found = {op.name for op in leaves if op.name in var_ops}
         order = {n: i for i, n in enumerate(self.names)}
-        return LossInfo(tensor.name, tuple(sorted(found, key=order.get)), any(op is self.x.op for op in leaves))
+        return LossInfo(tensor.name, tuple(sorted(found, key=order.get)), any(op in self._input_ops for op in leaves))
 
     def random_ops(self):
         """Names of the random-sampling ops the outputs depend on (a dropout mask), in graph order."""
-        return [op.name for op in _graph_walk.reached(self.outputs.op, lambda op: op.type in _RANDOM_OPS)]
+        return [op.name for op in self._reached(lambda op: op.type in _RANDOM_OPS)]
 
     def batch_norm_epsilons(self):
         """The ``epsilon`` attribute of every fused batch-norm op the outputs depend on."""
-        ops = _graph_walk.reached(self.outputs.op, lambda op: op.type.startswith("FusedBatchNorm"))
+        ops = self._reached(lambda op: op.type.startswith("FusedBatchNorm"))
         return sorted(float(op.get_attr("epsilon")) for op in ops)
+
+    def _reached(self, is_leaf):
+        """The ops ``is_leaf`` selects that any output depends on (each once, in order)."""
+        found = {}
+        for t in tf.nest.flatten(self.outputs):
+            for op in _graph_walk.reached(t.op, is_leaf):
+                found.setdefault(op.name, op)
+        return list(found.values())
 
     def update_statistics(self):
         """Run ``UPDATE_OPS`` once on the fixed inputs (what a TF1 train op runs before its step)."""
@@ -181,8 +195,30 @@ def _call_user(fn, x, inputs):
     except (TypeError, ValueError) as e:
         raise UsageError(
             f"the old model function {getattr(fn, '__name__', fn)!r} failed on inputs of shape "
-            f"{tuple(inputs.shape)} ({type(e).__name__}: {e}). Check --input-shape / inputs "
-            "(batch first) against what the function expects."
+            f"{_structure.describe(inputs)} ({type(e).__name__}: {e}). Check --input-shape / inputs "
+            "(batch first; one --input-shape per input, in order) against what the function expects."
         ) from e
+    except KeyError as e:
+        if isinstance(inputs, dict) and e.args and e.args[0] not in inputs:
+            raise UsageError(
+                f"the old model function {getattr(fn, '__name__', fn)!r} asked for input {e.args[0]!r}, but the "
+                f"inputs are {sorted(inputs)}. Name the inputs as the function reads them (the keys of the "
+                "inputs dict / the --inputs .npz)."
+            ) from e
+        raise UserCodeError(f"OLD {getattr(fn, '__name__', fn)!r}", e) from e
     except Exception as e:  # noqa: BLE001 - the user's own code raised: reported as theirs (exit 3)
         raise UserCodeError(f"OLD {getattr(fn, '__name__', fn)!r}", e) from e
+
+
+def _placeholders(arrays, name):
+    """A placeholder per array of ``arrays`` (an array, a list or a dict), in the same structure."""
+    if isinstance(arrays, np.ndarray):
+        return tf.compat.v1.placeholder(tf.as_dtype(arrays.dtype), arrays.shape, name=name)
+    items = arrays.items() if isinstance(arrays, dict) else enumerate(arrays)
+    made = {k: tf.compat.v1.placeholder(tf.as_dtype(a.dtype), a.shape, name=f"{name}_{_op_name(k)}")
+            for k, a in items}
+    return made if isinstance(arrays, dict) else [made[i] for i in range(len(arrays))]
+
+
+def _op_name(key):
+    return "".join(c if c.isalnum() or c in "_-." else "_" for c in str(key)) or "input"

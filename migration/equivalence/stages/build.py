@@ -5,6 +5,7 @@ import numpy as np
 from compat_reg import _flavor
 from .. import _losses
 from .. import backends
+from .. import _structure
 from ..result import FAIL
 from ..result import PASS
 from ..sides import UsageError
@@ -44,8 +45,9 @@ def _in_process(ctx, spec):
         raise
     except (TypeError, ValueError) as e:
         raise UsageError(
-            f"the new model failed on inputs of shape {tuple(spec.inputs.shape)} "
-            f"({type(e).__name__}: {e}). Check --input-shape / inputs (batch first)."
+            f"the new model failed on inputs of shape {_structure.describe(spec.inputs)} "
+            f"({type(e).__name__}: {e}). Check --input-shape / inputs (batch first; one --input-shape per "
+            "input, in order, or an inputs .npz keyed by input name)."
         ) from e
     except Exception as e:  # noqa: BLE001 - the user's model raised: reported as theirs
         raise UserCodeError(f"NEW {_label(spec.new_arg)!r}", e) from e
@@ -59,9 +61,12 @@ def _compare(ctx, spec, record, dropout):
             f"switched off on the new side for the check (rate 0): {', '.join(dropout)}; the two sides cannot "
             "draw the same dropout masks")
     random_ops = old.random_ops() if spec.training else []
-    if spec.targets is None:
-        spec.targets = _losses.seeded_targets(spec.loss, old.outputs_shape)
-    spec.targets = np.asarray(spec.targets)
+    unpaired = _structure.pairing_problem(old.heads, new.heads)
+    if unpaired:
+        record.status, record.summary = FAIL, unpaired
+        record.details = [unpaired, f"old outputs {old.outputs_shape}", f"new outputs {new.outputs_shape}"]
+        return
+    _set_targets(spec, old)
     old.set_targets(spec.targets)
     new.set_targets(spec.targets)
     problems = []
@@ -91,6 +96,27 @@ def _compare(ctx, spec, record, dropout):
         f"old {len(old.names)} variables / {len(old.losses)} reg. losses; "
         f"new {len(new.names)} weights / {len(new.losses)} model.losses"
     )
+
+
+def _set_targets(spec, old):
+    """The targets of the check: given or seeded; ``{head: array}`` for several heads."""
+    per_head, weights = spec.per_head
+    if old.heads is _structure.SINGLE:
+        if isinstance(per_head, dict):
+            raise UsageError(f"Invalid value for argument `loss`. Expected one loss: the model has one output. "
+                             f"Received: a loss per head {sorted(per_head)}")
+        if weights is not None and (isinstance(weights, dict) or len(weights) != 1):
+            raise UsageError(f"Invalid value for argument `loss_weights`. Expected None or [w]: the model has one "
+                             f"output. Received: loss_weights={weights!r}")
+        if spec.targets is None:
+            spec.targets = _losses.seeded_targets(spec.loss, old.outputs_shape)
+        spec.targets = np.asarray(spec.targets)
+        return
+    plan = _structure.head_plan(per_head, weights, old.heads, spec.loss)
+    if spec.targets is None:
+        spec.targets = _structure.seeded_targets(plan, old.outputs_shape)
+    else:
+        spec.targets = _structure.targets_for(spec.targets, old.heads)
 
 
 def _label(new):

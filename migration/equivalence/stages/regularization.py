@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import _matching
 from .. import _penalties
+from .. import _structure
 from .. import diagnoses as dg
 from ..compare import close
 from ..diagnoses import Diagnosis
@@ -80,7 +81,7 @@ def run(ctx, record):
 
     a_old, a_new = sum(old_act.values()), sum(new_act.values())
     if not close(a_new, a_old, tol):
-        diagnoses.append(dg.diagnose("activity", dg.ActivityFacts(a_old, a_new, int(ctx.spec.inputs.shape[0]))))
+        diagnoses.append(dg.diagnose("activity", dg.ActivityFacts(a_old, a_new, _structure.batch_size(ctx.spec.inputs))))
     if not close(sum(new_other.values()), sum(old_other.values()), tol):
         diagnoses.append(dg.diagnose("group", dg.GroupFacts(old_other, new_other)))
     strategy = ctx.spec.strategy
