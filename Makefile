@@ -10,15 +10,15 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export CUDA_VISIBLE_DEVICES ?=
 export PYTHONDONTWRITEBYTECODE = 1
 
-.PHONY: setup demo test test-keras3 test-tf-keras test-matrix test-matrix-oldest wheel bench clean
+.PHONY: setup demo test test-keras3 test-tf-keras test-jax test-matrix test-matrix-oldest wheel bench clean
 
 setup: $(STAMP)
 
 # Ranges from requirements*.txt, exact versions from constraints.txt (the newest tested stack);
 # compat-reg itself editable. Builds write nothing into the tree (setup.py).
-$(STAMP): pyproject.toml setup.py requirements.txt requirements-test.txt constraints.txt
+$(STAMP): pyproject.toml setup.py requirements.txt requirements-test.txt requirements-backends.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q -r requirements.txt -r requirements-test.txt -c constraints.txt
+	$(PY) -m pip install -q -r requirements.txt -r requirements-test.txt -r requirements-backends.txt -c constraints.txt
 	$(PY) -m pip install -q --no-deps -e .
 	touch $(STAMP)
 
@@ -26,14 +26,18 @@ demo: $(STAMP)
 	$(PY) -m compat_reg demo
 
 # The whole suite under Keras 3, then every Keras-facing test (marker `keras`)
-# again under tf_keras (TF_USE_LEGACY_KERAS=1).
-test: test-keras3 test-tf-keras
+# again under tf_keras (TF_USE_LEGACY_KERAS=1), then the backend tests (marker
+# `backend`) with Keras 3 on JAX (they also start torch and TensorFlow children).
+test: test-keras3 test-tf-keras test-jax
 
 test-keras3: $(STAMP)
 	$(PYTEST) tests
 
 test-tf-keras: $(STAMP)
 	TF_USE_LEGACY_KERAS=1 $(PYTEST) -m keras tests
+
+test-jax: $(STAMP)
+	KERAS_BACKEND=jax $(PYTEST) -m backend tests/backends
 
 # The suite on every supported stack (one venv each, .ci/matrix.py), both flavors, one table.
 # Venvs live in $(COMPAT_REG_VENVS) (default ~/.cache/compat-reg/venvs) and are reused.
