@@ -216,7 +216,6 @@ def scope_initializer_inherited_and_reentered(x, notes):
     "testVarScopeConstraint",
     expect={"v_constraint": True, "w_constraint": True},
     deterministic=False,
-    xfail={"keras3": "issue 9: get_variable under variable_scope(constraint=) returns .constraint None"},
 )
 def scope_constraint(x, notes):
     constraint = lambda t: 0.0 * t  # noqa: E731
@@ -329,7 +328,6 @@ def init_constant_through_scope(x, notes):
 @case(
     "testInitializeFromValue",
     expect={"t": "int32"},
-    xfail=both("issue 9: dtype inferred from an int32 initializer: second call says specified float32"),
     shim="shim: second call says specified dtype float32 and found dtype int32",
 )
 def init_int_tensor_infers_dtype(x, notes):
@@ -752,11 +750,10 @@ def dtype_taken_from_another_variable(x, notes):
     return uses(x, v, w)
 
 
-_NO_ARG_INIT = both("issue 9: initializer taking no arguments fails (message about the batch size)")
 _SHIM_DTYPE = "shim: second call says specified dtype float32 and found dtype int32"
 
 
-@case("testGetVariableWithInitializerWhichTakesNoArgs", expect={"name": "foo:0"}, xfail=_NO_ARG_INIT, shim=_SHIM_DTYPE)
+@case("testGetVariableWithInitializerWhichTakesNoArgs", expect={"name": "foo:0"}, shim=_SHIM_DTYPE)
 def initializer_without_arguments(x, notes):
     v = gv("foo", initializer=lambda: [2])
     notes("name", v.name)
@@ -767,7 +764,6 @@ def initializer_without_arguments(x, notes):
 @case(
     "testGetVariableWithInitializerWhichTakesOptionalArgs",
     expect={"name": "foo:0"},
-    xfail=_NO_ARG_INIT,
     shim=_SHIM_DTYPE,
 )
 def initializer_with_optional_arguments(x, notes):
@@ -932,7 +928,6 @@ def creator_scopes_must_nest(x, notes):
     "testReenterMainScope",
     expect={"names": ["main/foo/v:0", "bar/v:0"], "error": None},
     deterministic=False,
-    xfail=both("issue 9: get_variable from a thread started in fn: no layer call is active in this thread"),
     shim="shim: variable made in the thread is out of scope in the call",
 )
 def thread_reenters_main_scope(x, notes):
@@ -1040,7 +1035,6 @@ CASES.append(
         input_shape=(1, 3),
         expect_loss=80.0,
         driver="nested",
-        xfail=both("issue 9: a TF1Layer called inside another TF1Layer's fn fails on the inner call"),
     )
 )
 
@@ -1063,10 +1057,6 @@ def _scale_by_y():
     return tf.compat.v1.make_template("scale_by_y", my_op, scalar_name="y")
 
 
-_TEMPLATE_INIT = both(
-    "issue 9: make_template made outside fn fails on the second trace: no layer call is active in this thread"
-)
-
 # Upstream: CompatV1TemplateScaleByY makes the template in __init__ and calls it under
 # variable_scope("foo") in call; here make() plays __init__. L2(0.01) * 1.5**2 = 0.0225.
 CASES.append(
@@ -1076,7 +1066,6 @@ CASES.append(
         make=lambda side: _template_fn(_scale_by_y()),
         expect={"names": ["foo/scale_by_y/y:0"]},
         expect_loss=0.0225,
-        xfail=_TEMPLATE_INIT,
     )
 )
 CASES.append(
@@ -1087,7 +1076,6 @@ CASES.append(
         expect={"names": ["foo/scale_by_y/y:0"]},
         expect_loss=0.0225,
         driver="tf_function",
-        xfail=_TEMPLATE_INIT,
     )
 )
 CASES.append(
@@ -1167,7 +1155,6 @@ def partitioned_variable(x, notes):
 @case(
     "-",
     expect={"name": "raw:0", "trainable": True},
-    xfail=both("issue 9: raw tf.compat.v1.Variable inside fn (tf.function only supports singleton tf.Variables)"),
     shim="shim: raw tf.compat.v1.Variable not tracked by the layer",
 )
 def raw_variable_inside_fn(x, notes):
