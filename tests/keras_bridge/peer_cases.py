@@ -30,6 +30,7 @@ import numpy as np
 import tensorflow as tf
 
 from compat_reg import _flavor
+from compat_reg import layers as compat_layers
 
 AUTO_REUSE = tf.compat.v1.AUTO_REUSE
 gv = tf.compat.v1.get_variable
@@ -986,17 +987,22 @@ def layer_get_variable_regularized(x, notes):
     factory=True,
     expect_loss=1.5,
     input_shape=(5, 5),
-    xfail={"keras3": "issue 9: tf.compat.v1.layers.dense is not available with Keras 3"},
 )
 def layer_compat_v1_dense(side):
     def fn(x, notes):
         # The graph side runs the legacy layer tf.compat.v1.layers.dense is under tf_keras;
-        # the layer side spells it as TF1 code does.
-        dense = _legacy_dense() if side == "graph" else tf.compat.v1.layers.dense
+        # the layer side spells it as TF1 code does. Keras 3 removed tf.compat.v1.layers (TF's
+        # own module raises there, nothing a bridge can change): the port is compat_reg.layers.dense,
+        # same signature and TF1 semantics, which takes regularizer callables, not Keras names.
+        if side == "graph":
+            dense = _legacy_dense()
+        else:
+            dense = compat_layers.dense if _flavor.is_keras3() else tf.compat.v1.layers.dense
+        l2 = _keras_l2() if _flavor.is_keras3() else "l2"  # "l2" is L2(0.01)
         ones = tf.compat.v1.ones_initializer()
-        out = dense(x, 10, name="dense_one", kernel_initializer=ones, kernel_regularizer="l2")
+        out = dense(x, 10, name="dense_one", kernel_initializer=ones, kernel_regularizer=l2)
         with vscope("nested_scope"):
-            out = dense(out, 10, name="dense_two", kernel_initializer=ones, kernel_regularizer="l2")
+            out = dense(out, 10, name="dense_two", kernel_initializer=ones, kernel_regularizer=l2)
         return out
 
     return fn
