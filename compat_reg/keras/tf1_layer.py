@@ -249,6 +249,7 @@ def _make_layer_class():
                 branches.append(not self._tf1_first_training)
             pairs, in_trainable = [], None
             for branch, training in enumerate(branches):
+                existing = set(self._tf1_store.persistent)
                 scratch = tf.__internal__.FuncGraph(f"{self.name}_tf1_build", collections={})
                 with scratch.as_default():
                     placeholders = tf.nest.map_structure(
@@ -262,7 +263,13 @@ def _make_layer_class():
                 pairs.extend(
                     (names[id(v)], r) for v, r in call_pairs if not branch or names[id(v)] not in regularized
                 )
-                in_trainable = trainable_now if in_trainable is None else in_trainable & trainable_now
+                # As one TF1 graph building both branches (reuse): a variable's trainability is
+                # decided by the branch that creates it (the other branch's collection does not list
+                # variables it never touches).
+                if in_trainable is None:
+                    in_trainable = trainable_now
+                else:
+                    in_trainable = (in_trainable & existing) | (trainable_now - existing)
             self._tf1_weight_pairs = pairs
             if self.trainable:
                 self._apply_tf1_trainability(in_trainable)

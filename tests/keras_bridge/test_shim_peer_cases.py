@@ -80,6 +80,10 @@ class GraphTruth:
             fn = _recording(case.make("graph"), self.notes)
             try:
                 self.outputs = fn(self.placeholder, **case.kwargs)
+                if case.both_training_branches:
+                    other = dict(case.kwargs, training=not case.kwargs.get("training", False))
+                    with tf.compat.v1.variable_scope(tf.compat.v1.get_variable_scope(), reuse=tf.compat.v1.AUTO_REUSE):
+                        fn(self.placeholder, **other)
             except Exception as error:  # pylint: disable=broad-except
                 self.error = error
                 return
