@@ -407,7 +407,7 @@ def _make_layer_class():
                 parent.adopt_sublayer(self)  # a TF1Layer called in another's fn is its sublayer
             with build_window.fresh_tf1_build(graph, store) as capture:
                 store.begin_call(allow_create)
-                with _activity.recording() as records, tf.variable_creator_scope(store.raw_variable_creator):
+                with _activity.recording() as records, _tf_vs.variable_creator_scope_tolerating_leaks(store.raw_variable_creator):
                     outputs = self._tf1_fn(inputs, **kwargs)
                 frozen = self._frozen_ids() if not conv.count_frozen_weights else ()
                 weight_losses = weight_losses_of(store.pairs, frozen)

@@ -310,7 +310,10 @@ class BridgeVariableStore(_tf_vs.VariableStoreBase):
             trainable = kwargs.get("trainable")
             if trainable is None:
                 trainable = synchronization != tf.VariableSynchronization.ON_READ
-            with _creating_keras_variable():
+            # The creator scopes fn entered have already run on this request (they are above
+            # this hook): they must not see the Keras variable made for it a second time.
+            mine = self.raw_variable_creator
+            with _creating_keras_variable(), _tf_vs.creators_up_to(mine), tf.init_scope(), _tf_vs.creators_up_to(mine):
                 var = self._create_fn(
                     name,
                     value,

@@ -860,7 +860,6 @@ def custom_getter_sees_synchronization_and_aggregation(x, notes):
     "testVariableCreator",
     expect={"names": ["forced_name"]},
     creation_only=True,
-    xfail=both("issue 9: raw tf.compat.v1.Variable inside fn (tf.function only supports singleton tf.Variables)"),
     shim="shim: raw tf.compat.v1.Variable not tracked by the layer",
 )
 def creator_scopes_rename_a_raw_variable(x, notes):
@@ -911,7 +910,6 @@ def creator_sees_synchronization_and_aggregation(x, notes):
 @case(
     "testVariableCreatorNestingError",
     expect={"exit": Raises("RuntimeError", "")},
-    xfail=both("issue 9 (not listed): a creator scope fn leaves entered breaks the call ('without proper nesting')"),
 )
 def creator_scopes_must_nest(x, notes):
     def creator(next_creator, **kwargs):
