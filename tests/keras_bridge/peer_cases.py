@@ -259,7 +259,6 @@ def init_from_python_and_numpy_values(x, notes):
 @case(
     "testInitFromNonTensorValue",
     expect={"x4": Raises("TypeError", "")},
-    xfail=both("issue 9 (not listed): initializer={} raises ValueError (eager conversion), TF1 TypeError"),
     shim="shim: runs eagerly, ValueError where TF1 raises TypeError",
 )
 def init_from_dict_raises(x, notes):
@@ -315,7 +314,6 @@ def init_from_tensor(x, notes):
 @case(
     "testInitializeFromValue",
     expect={"u": Raises("ValueError", "shape")},
-    xfail=both("issue 9 (not listed): after build, TF1's 'do not specify shape' becomes TF1VariableCreationError"),
 )
 def init_constant_with_shape_raises(x, notes):
     notes.error("u", lambda: gv("u", [1], initializer=tf.constant(0.1)))
