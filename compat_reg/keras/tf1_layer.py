@@ -44,6 +44,7 @@ call), ``variable_store`` (``get_variable`` semantics), ``activity`` (activity
 penalties and their conventions), ``checkpoint`` (TF1 Saver checkpoints).
 """
 
+import contextlib
 import re
 
 import numpy as np
@@ -405,7 +406,10 @@ def _make_layer_class():
             parent = build_window.current_store()
             if parent is not None and parent is not store and parent.adopt_sublayer is not None:
                 parent.adopt_sublayer(self)  # a TF1Layer called in another's fn is its sublayer
-            with build_window.fresh_tf1_build(graph, store) as capture:
+            # TF1 builds fn at the graph's root name scope; a tf_keras functional model calls
+            # layers under their own (original_name_scope would carry the layer's name).
+            root = graph.name_scope(None) if not _flavor.is_keras3() and parent is None else contextlib.nullcontext()
+            with root, build_window.fresh_tf1_build(graph, store) as capture:
                 store.begin_call(allow_create)
                 with _activity.recording() as records, _tf_vs.variable_creator_scope_tolerating_leaks(store.raw_variable_creator):
                     outputs = self._tf1_fn(inputs, **kwargs)

@@ -610,12 +610,6 @@ def var_op_scope_nested_outer(x, notes):
     return uses(x, *made[:2])
 
 
-_UNDER_LAYER_NAME_SCOPE = (
-    "issue 9 (not listed): in a tf_keras functional model fn runs under the layer's name scope "
-    "(original_name_scope 'layer/outer/', '_' accepted as a scope name)"
-)
-
-
 @case(
     "testBasicWhenAuxiliaryNameScopeIsFalse",
     expect={
@@ -623,7 +617,6 @@ _UNDER_LAYER_NAME_SCOPE = (
         "original": ["outer/", "outer/"],
     },
     deterministic=False,
-    xfail={"tf_keras:model": _UNDER_LAYER_NAME_SCOPE},
     shim="shim: original_name_scope carries the layer's name scope",
 )
 def no_auxiliary_name_scope(x, notes):
@@ -648,7 +641,6 @@ def no_auxiliary_name_scope(x, notes):
     "testCreatedByDefaultNameWhenAuxiliaryNameScopeIsFalse",
     expect={"names": ["default/w:0", "outer/default/w:0"], "original": "outer/"},
     deterministic=False,
-    xfail={"tf_keras:model": _UNDER_LAYER_NAME_SCOPE},
     shim="shim: default-name scope uniquified across calls (default_4/w)",
 )
 def no_auxiliary_name_scope_default_name(x, notes):
@@ -784,7 +776,6 @@ def initializer_with_optional_arguments(x, notes):
 @case(
     "testTwoGraphs",
     expect={"scope": Raises("ValueError", "'_' is not a valid (?:root )?scope name")},
-    xfail={"tf_keras:model": _UNDER_LAYER_NAME_SCOPE},
     shim="shim: under the layer's name scope '_' is accepted",
 )
 def underscore_is_not_a_root_scope_name(x, notes):
