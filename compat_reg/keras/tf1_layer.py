@@ -44,6 +44,7 @@ call), ``variable_store`` (``get_variable`` semantics), ``activity`` (activity
 penalties and their conventions), ``checkpoint`` (TF1 Saver checkpoints).
 """
 
+import contextlib
 import re
 
 import numpy as np
@@ -249,6 +250,7 @@ def _make_layer_class():
                 branches.append(not self._tf1_first_training)
             pairs, in_trainable = [], None
             for branch, training in enumerate(branches):
+                existing = set(self._tf1_store.persistent)
                 scratch = tf.__internal__.FuncGraph(f"{self.name}_tf1_build", collections={})
                 with scratch.as_default():
                     placeholders = tf.nest.map_structure(
@@ -262,7 +264,13 @@ def _make_layer_class():
                 pairs.extend(
                     (names[id(v)], r) for v, r in call_pairs if not branch or names[id(v)] not in regularized
                 )
-                in_trainable = trainable_now if in_trainable is None else in_trainable & trainable_now
+                # As one TF1 graph building both branches (reuse): a variable's trainability is
+                # decided by the branch that creates it (the other branch's collection does not list
+                # variables it never touches).
+                if in_trainable is None:
+                    in_trainable = trainable_now
+                else:
+                    in_trainable = (in_trainable & existing) | (trainable_now - existing)
             self._tf1_weight_pairs = pairs
             if self.trainable:
                 self._apply_tf1_trainability(in_trainable)
@@ -398,9 +406,12 @@ def _make_layer_class():
             parent = build_window.current_store()
             if parent is not None and parent is not store and parent.adopt_sublayer is not None:
                 parent.adopt_sublayer(self)  # a TF1Layer called in another's fn is its sublayer
-            with build_window.fresh_tf1_build(graph, store) as capture:
+            # TF1 builds fn at the graph's root name scope; a tf_keras functional model calls
+            # layers under their own (original_name_scope would carry the layer's name).
+            root = graph.name_scope(None) if not _flavor.is_keras3() and parent is None else contextlib.nullcontext()
+            with root, build_window.fresh_tf1_build(graph, store) as capture:
                 store.begin_call(allow_create)
-                with _activity.recording() as records, tf.variable_creator_scope(store.raw_variable_creator):
+                with _activity.recording() as records, _tf_vs.variable_creator_scope_tolerating_leaks(store.raw_variable_creator):
                     outputs = self._tf1_fn(inputs, **kwargs)
                 frozen = self._frozen_ids() if not conv.count_frozen_weights else ()
                 weight_losses = weight_losses_of(store.pairs, frozen)
