@@ -23,6 +23,7 @@ import compat_reg
 from compat_reg import _flavor
 from compat_reg.keras.tf1_layer import TF1Layer
 from tests.helpers import assert_close
+from tests.helpers import np_l2_tf1
 
 pytestmark = pytest.mark.keras
 
@@ -201,3 +202,26 @@ def test_subclassed_build_follows_keras_own_weight_regularizer(keras):
     _randomize(model.body)
     _, weight_count, _, weights_total = _graph_reference(slim_net, model.body, _data()[0])
     _assert_losses(model, weight_count, weights_total)
+
+
+def test_nested_tf1_layer_penalties_after_construction(keras):
+    """A TF1Layer called inside another's fn: both layers' weight penalties, once each (NumPy reference)."""
+
+    def inner_fn(x):
+        w = tf.compat.v1.get_variable("w", [3, 3], regularizer=compat_reg.l2_regularizer(1e-2))
+        return tf.matmul(x, w)
+
+    inner = TF1Layer(inner_fn, name="inner")
+
+    def outer_fn(x):
+        v = tf.compat.v1.get_variable("v", [3, 3], regularizer=compat_reg.l2_regularizer(1e-3))
+        return inner(tf.matmul(x, v))
+
+    inputs = keras.Input((3,))
+    outer = TF1Layer(outer_fn, name="outer")
+    model = keras.Model(inputs, outer(inputs))
+    w, v = inner.tf1_variables["w"].numpy(), outer.tf1_variables["v"].numpy()
+    expected = np_l2_tf1(w, 1e-2) + np_l2_tf1(v, 1e-3)
+    _assert_losses(model, 2, expected)
+    model(np.ones((2, 3), np.float32))
+    _assert_losses(model, 2, expected)
