@@ -56,6 +56,7 @@ from compat_reg._internals import tf_variable_scope as _tf_vs
 from compat_reg.keras import activity as _activity
 from compat_reg.keras import build_window
 from compat_reg.keras import checkpoint as _checkpoint
+from compat_reg.keras import construction as _construction
 from compat_reg.keras import input_spec as _input_spec
 from compat_reg.keras import keras_variables as _keras_variables
 from compat_reg.keras import conventions as _conventions
@@ -136,6 +137,7 @@ def _make_layer_class():
             self._tf1_eager_fn = None
             self._tf1_weight_pairs = []  # (tf1 name, regularizer) recorded when built
             self._tf1_last_weight_losses = []  # what the latest call added (shared-call dedup)
+            self._tf1_called_on_data = False  # until then, losses are computed on access (construction)
             if _flavor.is_keras3():
                 self._tf1_weights = []  # Keras 3 tracks variables appended to this list
 
@@ -233,6 +235,9 @@ def _make_layer_class():
                     self._tf1_first_training = bool(training)
             elif self.built and inputs is not None and self._tf1_build_spec is not None:
                 _input_spec.check_input_shapes(self.name, self._tf1_build_spec, inputs)
+            if _construction.is_construction_call(keras, inputs):  # Keras' scratch-graph trace
+                with _construction.tracing(self):
+                    return super().__call__(*args, **kwargs)
             return super().__call__(*args, **kwargs)
 
         def _float_dtype(self):
@@ -280,6 +285,9 @@ def _make_layer_class():
         # models, tf.function for fit) only costs time (x8 for resnet_v1_50 here).
         @tf.autograph.experimental.do_not_convert
         def call(self, inputs, training=None):
+            if _construction.in_construction():  # its losses would be dead-graph tensors
+                return self._run_tf1(inputs, training)[0]
+            self._tf1_called_on_data = True
             if tf.executing_eagerly():
                 if self._tf1_eager_fn is None:
                     self._tf1_eager_fn = tf.function(
@@ -458,6 +466,7 @@ def _flavor_check():
 
 
 TF1Layer = _make_layer_class()
+_construction.install(TF1Layer)
 TF1Layer.__qualname__ = "TF1Layer"
 TF1Layer.__module__ = __name__
 
