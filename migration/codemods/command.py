@@ -18,8 +18,7 @@ from .scan import SCHEMA_VERSION, iter_sources, might_contain_sites, parse_error
 from .exports import tree_exports
 from .sources import DEFAULT_MAX_BYTES, parse_size
 from .write import RefusedWrite, plan_writes
-
-EXIT_OK, EXIT_NEGATIVE, EXIT_USAGE = 0, 1, 2
+from ..exit_codes import EXIT_NEGATIVE, EXIT_OK, EXIT_USAGE
 
 _SCAN_EPILOG = """\
 site kinds:
