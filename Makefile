@@ -3,7 +3,10 @@ PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-PYTEST := $(PY) -m pytest -q -p no:cacheprovider
+# pytest-xdist over the machine's cores; --dist loadfile keeps a module's tests (and its shared
+# module-scoped graphs) in one worker. `make test PYTEST_WORKERS=0` runs in one process.
+PYTEST_WORKERS ?= auto
+PYTEST := $(PY) -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile
 
 # Quieter TensorFlow logs; CPU only.
 export TF_CPP_MIN_LOG_LEVEL ?= 2

@@ -134,3 +134,25 @@ def variable_supports_synchronization():
     import keras  # pylint: disable=import-outside-toplevel
 
     return "synchronization" in inspect.signature(keras.Variable.__init__).parameters
+
+
+REACHES = REACHES + (
+    Reach("keras.src.layers.layer", "Layer._get_own_losses", _CHECKED,
+          "to report a TF1Layer's weight penalties on access after functional construction"),
+)
+
+
+def extend_own_losses(cls, extra):
+    """Make ``cls._get_own_losses(layer)`` return Keras 3's own list plus ``extra(layer)``.
+
+    ``Layer._get_own_losses`` is what Keras 3's ``losses`` property calls on the
+    layer and each sublayer (Keras 3.3.3-3.15.1). Set on the class, so an
+    instance-level override (``add_callable_loss``, which calls the class's
+    method) still includes ``extra``.
+    """
+    base = cls._get_own_losses  # pylint: disable=protected-access
+
+    def _get_own_losses(self):
+        return base(self) + list(extra(self))
+
+    cls._get_own_losses = _get_own_losses  # pylint: disable=protected-access

@@ -121,3 +121,22 @@ def set_weight_trainable(layer, variable, trainable):
             del source[i]
             target.append(variable)
             return
+
+
+REACHES = REACHES + (
+    Reach("tf_keras.src.engine.training", "Model.build", _CHECKED,
+          "to tell a subclassed model's build(shape) trace (FuncGraph 'build_graph') from a call on data"),
+)
+
+
+def in_subclassed_build_graph():
+    """True inside tf_keras' ``Model.build(input_shape)`` of a subclassed model.
+
+    ``Model.build`` calls ``self.call`` on placeholders in a
+    ``FuncGraph("build_graph")`` it then drops (tf_keras 2.16-2.21); symbolic
+    losses added there stay in ``layer._losses`` as tensors of that dead graph.
+    """
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    graph = tf.compat.v1.get_default_graph()
+    return isinstance(graph, tf.__internal__.FuncGraph) and graph.name == "build_graph"

@@ -15,11 +15,16 @@ needs from TF1's ``variable_scope`` machinery, and why no public API does it:
   ``PartitionedVariable`` (to recognise partitioned variables).
 """
 
+import contextlib
+
+from tensorflow.python.framework import ops as _ops
 from tensorflow.python.ops import resource_variable_ops as _rvo
 from tensorflow.python.ops import variable_scope as _vs
 from tensorflow.python.ops import variables as _variables
 
 from compat_reg._internals import Reach
+
+
 
 _CHECKED = "TensorFlow 2.16.2, 2.18.1, 2.20.0, 2.21.0"
 
@@ -40,6 +45,9 @@ REACHES = (
           "to give the layer's eager variables the TF1 graph view (name, op, graph)"),
     Reach("tensorflow.python.ops.variables", "PartitionedVariable", _CHECKED,
           "to recognise partitioned variables handed to add_regularizer"),
+    Reach("tensorflow.python.framework.ops", "Graph._variable_creator_stack", _CHECKED,
+          "to keep creator scopes TF1 code enters inside fn off the layer's own Keras variables, and to "
+          "leave fn's graph as it was when TF1 code leaves a creator scope entered"),
 )
 
 ResourceVariable = _rvo.ResourceVariable
@@ -239,3 +247,48 @@ def set_variable_trainable(variable, trainable):
     components = getattr(variable, "_values", None) or (variable,)
     for component in components:
         component._trainable = bool(trainable)  # pylint: disable=protected-access
+
+
+@contextlib.contextmanager
+def creators_up_to(creator):
+    """Run the block with only the variable creators entered up to ``creator`` (``Graph._variable_creator_stack``).
+
+    The default graph's creator stack (a list of ``(priority, creator)``, TF 2.16-2.21) is
+    cut after ``creator``: scopes TF1 code entered inside it (tf.variable_creator_scope in
+    ``fn``) apply to TF1's variables, never to the Keras variable the bridge makes for one;
+    scopes entered before it (a distribution strategy's) still apply. Without ``creator``
+    on the stack, nothing changes.
+    """
+    graph = _ops.get_default_graph()
+    stack = graph._variable_creator_stack  # pylint: disable=protected-access
+    cut = [i for i, (_, c) in enumerate(stack) if c == creator]
+    if not cut:
+        yield
+        return
+    graph._variable_creator_stack = stack[: cut[-1] + 1]  # pylint: disable=protected-access
+    try:
+        yield
+    finally:
+        graph._variable_creator_stack = stack  # pylint: disable=protected-access
+
+
+@contextlib.contextmanager
+def variable_creator_scope_tolerating_leaks(creator):
+    """``tf.variable_creator_scope(creator)`` whose exit tolerates scopes TF1 code left entered.
+
+    TF1 code may enter a creator scope inside it and never exit it; TF1 then goes on
+    building with it. Exiting the outer public scope would raise "Exiting
+    variable_creator_scope without proper nesting"; instead the graph's creator stack
+    (``Graph._variable_creator_stack``, TF 2.16-2.21) is restored as it was on entry.
+    """
+    graph = _ops.get_default_graph()
+    before = graph._variable_creator_stack  # pylint: disable=protected-access
+    scope = _vs.variable_creator_scope(creator)
+    scope.__enter__()
+    try:
+        yield
+    finally:
+        try:
+            scope.__exit__(None, None, None)
+        except RuntimeError:
+            graph._variable_creator_stack = before  # pylint: disable=protected-access

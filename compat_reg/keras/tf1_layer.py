@@ -44,6 +44,7 @@ call), ``variable_store`` (``get_variable`` semantics), ``activity`` (activity
 penalties and their conventions), ``checkpoint`` (TF1 Saver checkpoints).
 """
 
+import contextlib
 import re
 
 import numpy as np
@@ -55,6 +56,7 @@ from compat_reg._internals import tf_variable_scope as _tf_vs
 from compat_reg.keras import activity as _activity
 from compat_reg.keras import build_window
 from compat_reg.keras import checkpoint as _checkpoint
+from compat_reg.keras import construction as _construction
 from compat_reg.keras import input_spec as _input_spec
 from compat_reg.keras import keras_variables as _keras_variables
 from compat_reg.keras import conventions as _conventions
@@ -135,6 +137,7 @@ def _make_layer_class():
             self._tf1_eager_fn = None
             self._tf1_weight_pairs = []  # (tf1 name, regularizer) recorded when built
             self._tf1_last_weight_losses = []  # what the latest call added (shared-call dedup)
+            self._tf1_called_on_data = False  # until then, losses are computed on access (construction)
             if _flavor.is_keras3():
                 self._tf1_weights = []  # Keras 3 tracks variables appended to this list
 
@@ -232,6 +235,9 @@ def _make_layer_class():
                     self._tf1_first_training = bool(training)
             elif self.built and inputs is not None and self._tf1_build_spec is not None:
                 _input_spec.check_input_shapes(self.name, self._tf1_build_spec, inputs)
+            if _construction.is_construction_call(keras, inputs):  # Keras' scratch-graph trace
+                with _construction.tracing(self):
+                    return super().__call__(*args, **kwargs)
             return super().__call__(*args, **kwargs)
 
         def _float_dtype(self):
@@ -249,6 +255,7 @@ def _make_layer_class():
                 branches.append(not self._tf1_first_training)
             pairs, in_trainable = [], None
             for branch, training in enumerate(branches):
+                existing = set(self._tf1_store.persistent)
                 scratch = tf.__internal__.FuncGraph(f"{self.name}_tf1_build", collections={})
                 with scratch.as_default():
                     placeholders = tf.nest.map_structure(
@@ -262,7 +269,13 @@ def _make_layer_class():
                 pairs.extend(
                     (names[id(v)], r) for v, r in call_pairs if not branch or names[id(v)] not in regularized
                 )
-                in_trainable = trainable_now if in_trainable is None else in_trainable & trainable_now
+                # As one TF1 graph building both branches (reuse): a variable's trainability is
+                # decided by the branch that creates it (the other branch's collection does not list
+                # variables it never touches).
+                if in_trainable is None:
+                    in_trainable = trainable_now
+                else:
+                    in_trainable = (in_trainable & existing) | (trainable_now - existing)
             self._tf1_weight_pairs = pairs
             if self.trainable:
                 self._apply_tf1_trainability(in_trainable)
@@ -272,6 +285,9 @@ def _make_layer_class():
         # models, tf.function for fit) only costs time (x8 for resnet_v1_50 here).
         @tf.autograph.experimental.do_not_convert
         def call(self, inputs, training=None):
+            if _construction.in_construction():  # its losses would be dead-graph tensors
+                return self._run_tf1(inputs, training)[0]
+            self._tf1_called_on_data = True
             if tf.executing_eagerly():
                 if self._tf1_eager_fn is None:
                     self._tf1_eager_fn = tf.function(
@@ -398,9 +414,12 @@ def _make_layer_class():
             parent = build_window.current_store()
             if parent is not None and parent is not store and parent.adopt_sublayer is not None:
                 parent.adopt_sublayer(self)  # a TF1Layer called in another's fn is its sublayer
-            with build_window.fresh_tf1_build(graph, store) as capture:
+            # TF1 builds fn at the graph's root name scope; a tf_keras functional model calls
+            # layers under their own (original_name_scope would carry the layer's name).
+            root = graph.name_scope(None) if not _flavor.is_keras3() and parent is None else contextlib.nullcontext()
+            with root, build_window.fresh_tf1_build(graph, store) as capture:
                 store.begin_call(allow_create)
-                with _activity.recording() as records, tf.variable_creator_scope(store.raw_variable_creator):
+                with _activity.recording() as records, _tf_vs.variable_creator_scope_tolerating_leaks(store.raw_variable_creator):
                     outputs = self._tf1_fn(inputs, **kwargs)
                 frozen = self._frozen_ids() if not conv.count_frozen_weights else ()
                 weight_losses = weight_losses_of(store.pairs, frozen)
@@ -447,6 +466,7 @@ def _flavor_check():
 
 
 TF1Layer = _make_layer_class()
+_construction.install(TF1Layer)
 TF1Layer.__qualname__ = "TF1Layer"
 TF1Layer.__module__ = __name__
 

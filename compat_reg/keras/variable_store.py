@@ -220,7 +220,12 @@ class BridgeVariableStore(_tf_vs.VariableStoreBase):
         dtype = tf.as_dtype(dtype)
         var = self.persistent.get(name)
         if var is None:
+            if from_value and shape is not None:  # TF1's own argument error first, as in a graph build
+                raise ValueError("If initializer is a constant, do not specify shape.")
             if not self.allow_create:
+                # A request TF1 rejects (its initial value cannot be made) fails with TF1's
+                # error on every graph build, the calls after the build included.
+                self._initial_value(name, shape, dtype, initializer, partition_info)
                 raise TF1VariableCreationError(
                     f"TF1Layer {self._layer_name!r}: the function asked for a new variable {name!r} "
                     f"(shape {shape}) after the layer was built. Its variables are created once, "
@@ -310,7 +315,10 @@ class BridgeVariableStore(_tf_vs.VariableStoreBase):
             trainable = kwargs.get("trainable")
             if trainable is None:
                 trainable = synchronization != tf.VariableSynchronization.ON_READ
-            with _creating_keras_variable():
+            # The creator scopes fn entered have already run on this request (they are above
+            # this hook): they must not see the Keras variable made for it a second time.
+            mine = self.raw_variable_creator
+            with _creating_keras_variable(), _tf_vs.creators_up_to(mine), tf.init_scope(), _tf_vs.creators_up_to(mine):
                 var = self._create_fn(
                     name,
                     value,
@@ -392,7 +400,17 @@ def _as_value_tensor(value, dtype):
             return tf.convert_to_tensor(value, dtype=dtype)
         except (TypeError, ValueError):
             pass
-    return tf.convert_to_tensor(value)
+    try:
+        return tf.convert_to_tensor(value)
+    except (TypeError, ValueError) as eager_error:
+        # Eager conversion words some failures differently from the graph conversion TF1 ran
+        # (initializer={}: ValueError eagerly, TypeError in a graph): raise TF1's error.
+        with tf.Graph().as_default():
+            try:
+                tf.convert_to_tensor(value)
+            except (TypeError, ValueError) as graph_error:
+                raise graph_error from None
+        raise eager_error
 
 
 def weight_losses_of(pairs, frozen=()):

@@ -53,13 +53,7 @@ class Context:
 
     def symbol(self, expr, scope):
         """``(qualified_name, rules.Symbol)`` of the first known name ``expr`` may refer to."""
-        if not isinstance(expr, (ast.Name, ast.Attribute)):
-            return None, None
-        for qname in sorted(self.resolver.qualified_names(expr, scope)):
-            symbol = rules.SYMBOLS.get(qname)
-            if symbol is not None:
-                return qname, symbol
-        return None, None
+        return rules.known_symbol(self.resolver, expr, scope)
 
     def add_edits(self, new_edits):
         """Record ``new_edits``; ``False`` (and nothing recorded) if one overlaps an earlier edit."""

@@ -22,6 +22,7 @@ origin         spelled as                                                   exis
 =============  ===========================================================  ===================
 """
 
+import ast
 import collections
 
 Symbol = collections.namedtuple("Symbol", "name origin")
@@ -331,3 +332,18 @@ MIGRATE_ONLY_KINDS = {
     "tf1_api": "import tensorflow.compat.v1 as tf (the migration guide's first step)",
     "tf_layers": "compat_reg.layers (TF1 layers with TF1 variable names and losses)",
 }
+
+
+def known_symbol(resolver, expr, scope):
+    """``(qualified_name, Symbol)`` of the first name in ``SYMBOLS`` that ``expr`` may refer to, else ``(None, None)``.
+
+    ``resolver`` is a ``resolve.Resolver``; ``expr`` an ``ast.Name`` / ``ast.Attribute`` (anything else is no name).
+    The candidates are tried in sorted order, so the answer does not depend on import order.
+    """
+    if not isinstance(expr, (ast.Name, ast.Attribute)):
+        return None, None
+    for qname in sorted(resolver.qualified_names(expr, scope)):
+        symbol = SYMBOLS.get(qname)
+        if symbol is not None:
+            return qname, symbol
+    return None, None

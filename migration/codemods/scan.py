@@ -75,13 +75,7 @@ class SiteFinder:
 
     def symbol(self, expr, scope):
         """``(qualified_name, Symbol)`` of the first known name ``expr`` may refer to."""
-        if not isinstance(expr, (ast.Name, ast.Attribute)):
-            return None, None
-        for qname in sorted(self.resolver.qualified_names(expr, scope)):
-            symbol = rules.SYMBOLS.get(qname)
-            if symbol is not None:
-                return qname, symbol
-        return None, None
+        return rules.known_symbol(self.resolver, expr, scope)
 
     def add(self, node, scope, kind, name, origin, qname, code_node=None):
         code_node = code_node or node

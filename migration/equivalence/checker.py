@@ -248,7 +248,7 @@ def _validate(old, new, inputs, targets, loss, steps, optimizer, learning_rate, 
     if not isinstance(training, bool):
         raise UsageError(f"Invalid value for argument `training`. Expected True or False. Received: training={training!r}")
     return Spec(old, new, inputs, targets, loss, loss_fn, int(steps), choice, weight_map, strategy, training,
-                per_head)
+                per_head=per_head)
 
 
 def _validate_backend(backend, spec):

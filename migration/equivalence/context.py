@@ -18,9 +18,9 @@ class Spec:
     weight_map: object
     strategy: object
     training: bool
-    backend: object = None  # a Keras 3 backend for the new side (backends.BACKENDS), None: this process'
     # (per-head losses, loss weights) from ``_structure.resolve_losses``: several heads' data loss
     per_head: object = None
+    backend: object = None  # a Keras 3 backend for the new side (backends.BACKENDS), None: this process'
 
 
 @dataclasses.dataclass

@@ -80,6 +80,10 @@ class GraphTruth:
             fn = _recording(case.make("graph"), self.notes)
             try:
                 self.outputs = fn(self.placeholder, **case.kwargs)
+                if case.both_training_branches:
+                    other = dict(case.kwargs, training=not case.kwargs.get("training", False))
+                    with tf.compat.v1.variable_scope(tf.compat.v1.get_variable_scope(), reuse=tf.compat.v1.AUTO_REUSE):
+                        fn(self.placeholder, **other)
             except Exception as error:  # pylint: disable=broad-except
                 self.error = error
                 return
@@ -387,12 +391,6 @@ def gv_scalar():
 
 # Not an upstream case: found while running the table through the official shim. Eager TF1
 # code after a TF1Layer call (a make_template, the shim itself) must see the graph as it was.
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 9 (not listed): a TF1Layer call leaves its _DispatchStore as the global graph's variable "
-    "store (the store key is not a string, so the restore skips it): later eager make_template raises "
-    "'no layer call is active in this thread'",
-)
 def test_layer_call_leaves_the_global_variable_store_alone():
     np.testing.assert_array_equal(_eager_template_outside_any_layer(), [3.0, 3.0])  # works before
     case = P.CASES[P.CASE_IDS.index("layer_get_variable_regularized")]
