@@ -17,10 +17,12 @@ BENCHMARKS = (
     "bench_regularization_value",  # issue 2: value+grad over resnet_v1_50 vs tf_slim, NumPy floor
     "bench_graph_construction",  # issue 2: 100/1k/10k regularized variables vs bare get_variable
     "bench_bridge_value",  # issue 3: bridged value+grad vs Keras 3 / tf_keras model.losses, floor
-    "bench_check",  # issue 4: whole check vs build + one step of each side
+    "bench_check",  # issues 4, 13: whole check (resnet_v1_50) vs build + one step of each side, target 1.5x
     "bench_scan_vs_tf_upgrade_v2",  # issue 5: compat-reg scan vs tf_upgrade_v2 on tf_slim
     "bench_migrate_write",  # issue 11: migrate --write, per-file git status vs one batched plan
     "bench_layers",  # issue 8: compat_reg.layers vs tf_keras' legacy layers (graph build, ops, TF1Layer)
+    "bench_migrate_vs_tf_upgrade_v2",  # issue 8: migrate --to compat vs tf_upgrade_v2 on contrib-era tf_slim nets
+    "bench_cli_startup",  # issue 10: compat-reg --help/--version/check --help vs import tensorflow
 )
 
 

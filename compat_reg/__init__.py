@@ -12,6 +12,18 @@ Set ``COMPAT_REG_NO_SLIM_COMPAT=1`` before the import to opt out.
 The public names are loaded on first use (PEP 562), so ``import compat_reg`` itself
 imports no TensorFlow: the ``compat-reg`` command (``compat_reg.migration``) starts in
 milliseconds, and ``from compat_reg import l2_regularizer`` works as before.
+
+The package owns the runtime, one concept per module: ``regularizers`` (the TF1
+factories as objects) and ``conversion`` (exact ``to_keras`` / ``from_keras``);
+``collections`` (``REGULARIZATION_LOSSES`` add/get/sum, ``get_total_loss``,
+``apply_regularization``); ``scopes`` (``regularized_scope``) with ``fused`` (the
+opt-in fused penalty) and ``regularize_existing`` (``regularize``); ``patterns``;
+``slim_compat``; ``layers/`` (the ``tf.compat.v1.layers`` Keras 3 removed); the
+leaves ``_registry`` (collection keys, who regularized what), ``_checks`` (argument
+validation), ``_graph_walk`` (the one graph walk), ``_flavor`` (which Keras) and
+``_backend_math`` (``keras.ops`` math off TensorFlow). ``keras/`` is the bridge,
+built on the runtime (the runtime never imports it); ``_internals/`` is the only
+door to upstream privates; ``migration/`` here is a source-checkout shim only.
 """
 
 import importlib

@@ -3,7 +3,9 @@
 * ``compat_reg.migration.equivalence``: the staged numerical checker (``check_equivalence``).
 * ``compat_reg.migration.codemods``: ``scan`` and ``migrate`` by qualified name.
 * ``compat_reg.migration.cli``: the ``compat-reg`` command (also ``python -m compat_reg``).
-* ``compat_reg.migration.demo_models``: the TF1 model and two Keras ports ``compat-reg demo`` checks.
+* ``compat_reg.migration.demo_models``: the TF1 model and two Keras ports ``compat-reg demo`` checks;
+  ``demo`` is the ``compat-reg demo`` verb.
+* ``compat_reg.migration.exit_codes``: the exit codes of every verb, defined once.
 
 Installed, this folder is the subpackage ``compat_reg.migration`` (no top-level
 ``migration`` is installed, so a project's own ``migration/`` is never shadowed).

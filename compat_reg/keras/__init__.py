@@ -7,7 +7,8 @@ Owns, one concept per module: ``tf1_layer`` (``TF1Layer``) with ``decorator``
 (``@tf1_layer``), ``build_window`` (each call as a fresh TF1 graph build),
 ``variable_store`` (``get_variable`` semantics), ``activity`` (activity penalties),
 ``checkpoint`` (TF1 Saver checkpoints), ``input_spec``, ``keras_variables``,
-``training_arg``; ``conventions``, ``publish``, ``callable_loss``, ``loss_split``,
+``training_arg``, ``construction`` (``losses`` between Keras' construction trace and
+the first call on data); ``conventions``, ``publish``, ``callable_loss``, ``loss_split``,
 ``distribute``. Upstream privates only through ``compat_reg._internals``.
 """
 

@@ -7,6 +7,11 @@ entries, ``UPDATE_OPS`` and ``reuse`` rules, on either Keras flavor (it depends
 on neither), in a ``tf.Graph`` and inside ``compat_reg.keras.TF1Layer``. The
 variables are made by ``tf.compat.v1.get_variable``; see ``docs/layers.md`` for
 why this is not a wrapper of tf_keras' legacy layers, and for what differs.
+
+Modules: ``base`` (the TF1 ``Layer`` protocol: scopes, unique names, ``reuse``,
+collections), ``core`` (dense, dropout, flatten), ``convolutional`` (conv1d/2d/3d,
+conv2d_transpose, separable_conv2d), ``normalization`` (batch_normalization),
+``pooling`` (max / average pooling 1-3D); each a function and its class.
 """
 
 from compat_reg.layers.base import Layer

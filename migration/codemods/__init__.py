@@ -5,7 +5,8 @@ table in ``rules`` (``RULES``); where ``tf.contrib`` went is one table in ``cont
 ``resolve`` finds qualified names through imports, scopes and the tree's re-exports
 (``exports``); ``source_text`` maps positions to offsets; ``scan`` finds sites; ``driver`` runs the transforms (``to_keras``, ``keras_fix``,
 ``to_compat``, ``successors``; shared: ``edits``, ``imports``); ``sources`` reads regular files under a
-size cap; ``write`` writes files without ever losing a byte (docs/migrate.md, "Write guarantees").
+size cap; ``write`` writes files without ever losing a byte (docs/migrate.md, "Write guarantees");
+``command`` holds the ``scan`` / ``migrate`` verbs of the command line.
 """
 
 from .driver import TARGETS

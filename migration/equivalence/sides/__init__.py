@@ -8,8 +8,9 @@ live here, each in its own module:
 * ``keras_inprocess.KerasSide`` — a Keras model of the active flavor in this
   process, optionally under a ``tf.distribute`` strategy (the new side).
 
-A third side (a Keras 3 port on JAX or PyTorch in a child process, exchanging
-``.npz`` files) implements the same protocol: every value crosses as a numpy
+A third side, ``child_process.ChildSide`` — a Keras 3 port on JAX or PyTorch in a
+child process (``backend_child``, which serves ``BackendSide`` requests and exchanges
+``.npz`` files) — implements the same protocol: every value crosses as a numpy
 array or a float keyed by variable name, so the stages need no change.
 """
 

@@ -4,8 +4,10 @@ A stage is ``StageCheck(name, run)``: ``run(ctx, record)`` reads the ``Context``
 (sides, matching, tolerances, what earlier stages handed over) and fills its
 ``result.Stage`` record (``status``, ``summary``, ``details``, ``diagnoses``). It
 talks to the sides only through ``sides.Side`` / ``sides.NewSide``, so a side in a
-child process needs no change here. ``PIPELINE`` is the order the checker runs
-them in; it stops at the first one that does not pass.
+child process needs no change here. ``pipeline(training)`` is the order the checker
+runs them in (``build``, ``variables``, ``regularization``, ``forward``, ``gradients``,
+``steps``, then ``statistics`` in training mode); it stops at the first one that does
+not pass.
 """
 
 import dataclasses
