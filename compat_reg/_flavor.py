@@ -16,6 +16,7 @@ regularizers on frozen weights    not counted         counted
 zero-argument ``add_loss(fn)``    removed             supported
 ``compiled_loss`` includes reg.   yes                 no
 serialization registry            ``keras.saving``    ``tf_keras.utils``
+multi-replica steps = one device  from 3.8 on         yes
 ================================  ==================  =====================
 
 The versions compat-reg is tested on are data too (``TESTED``, the same ranges as
@@ -111,9 +112,27 @@ def compiled_loss_includes_regularization():
     return is_keras3()
 
 
+def multi_replica_training_exact():
+    """Whether a training step under a multi-replica ``tf.distribute`` strategy gives the one-device update.
+
+    tf_keras: yes. Keras 3 before 3.5 applies each replica's own gradient to the
+    mirrored weights without summing them (its TF optimizer all-reduces inside the
+    ``merge_call``, where there is no replica context: keras-team/keras#19969), in
+    ``fit`` and in custom loops; and ``fit`` before 3.8 does not scale the loss by
+    ``1 / num_replicas_in_sync`` (keras-team/keras#20609). Measured: Keras 3.3.3
+    (TF 2.16) differs with plain Keras layers and no compat_reg; Keras 3.15.1 agrees.
+    """
+    if not is_keras3():
+        return True
+    return version_tuple(version()) >= MULTI_REPLICA_TRAINING_EXACT_SINCE
+
+
 # Keras 3 divides activity penalties by the batch from this release on
 # (keras-team/keras#22021, "activity regularizer not normalized by batch size").
 ACTIVITY_BATCH_DIVISION_SINCE = (3, 14)
+# Keras 3 sums replica gradients (3.5, keras-team/keras#19969) and scales fit's loss per
+# replica (3.8, keras-team/keras#20609) from this release on.
+MULTI_REPLICA_TRAINING_EXACT_SINCE = (3, 8)
 
 # Distribution -> (oldest tested, first untested): the stacks `make test-matrix`
 # runs (docs/supported_versions.md). requirements.txt states the same ranges.

@@ -65,7 +65,16 @@ def _disabled_means_none(weights):
     """
     if not _in_tf1_graph_mode():
         return False
-    return not (_flavor.is_keras3() and isinstance(weights, _flavor.keras().Variable))
+    return not _is_keras3_variable(weights)
+
+
+def _is_keras3_variable(weights):
+    """Whether ``weights`` is a Keras 3 variable (a layer weight); ``keras.Variable`` is not its base on 3.3.3."""
+    if not _flavor.is_keras3():
+        return False
+    from compat_reg._internals import keras3 as _keras3  # pylint: disable=import-outside-toplevel
+
+    return isinstance(weights, _keras3.variable_base_class())
 
 
 def _describe(weights):
@@ -146,7 +155,7 @@ class Regularizer(_flavor.keras().regularizers.Regularizer):
     """
 
     def __call__(self, weights):
-        if _flavor.is_keras3() and isinstance(weights, _flavor.keras().Variable):
+        if _is_keras3_variable(weights):
             return self.keras_penalty(weights)
         if _backend_math.applies(weights):  # a JAX / torch tensor (an activity, a sum's member)
             return self.keras_penalty(weights)

@@ -7,6 +7,8 @@ A, two ways that give the same number (batch-mean convention, which tf_keras, Ke
    model function and wrap the function in ``compat_reg.keras.TF1Layer``. The penalty is in
    ``model.losses`` at every call and ``fit`` trains with it.
 2. Natively: ``Dense(..., activity_regularizer=compat_reg.to_keras(r))`` on the intermediate layer.
+   Keras 3 before 3.14 adds the raw sum there instead (``compat_reg._flavor.
+   activity_loss_divided_by_batch()``); the script prints which one this Keras computed.
 
 The script builds both on the same weights and data, prints both penalties next to NumPy, then
 trains the TF1Layer model a few steps with ``fit`` and shows the penalty in ``model.losses``.
@@ -67,11 +69,14 @@ def main(steps=3, verbose=True):
     native_penalty = float(tf.add_n(native.losses))
 
     h = np.maximum(x.astype(np.float64) @ w + b, 0.0)
-    numpy_penalty = SCALE * np.abs(h).sum() / len(x)
+    numpy_sum = SCALE * np.abs(h).sum()
+    numpy_penalty = numpy_sum / len(x)
+    divided = _flavor.activity_loss_divided_by_batch()
     if verbose:
         print(f"[{_flavor.name()}] activity penalty, batch of {len(x)}:")
         print(f"  TF1Layer (activity_regularize)   {bridged_penalty:.9g}")
-        print(f"  Keras Dense(activity_regularizer) {native_penalty:.9g}")
+        print(f"  Keras Dense(activity_regularizer) {native_penalty:.9g}"
+              + ("" if divided else f"  (Keras {_flavor.version()}: the raw sum, not divided by the batch)"))
         print(f"  NumPy  {SCALE} * sum|h| / batch   {numpy_penalty:.9g}")
 
     model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
@@ -86,6 +91,8 @@ def main(steps=3, verbose=True):
         "bridged": bridged_penalty,
         "native": native_penalty,
         "numpy": numpy_penalty,
+        "numpy_sum": numpy_sum,
+        "native_divided_by_batch": divided,
         "losses": history.history["loss"],
         "kernel_moved": moved,
     }

@@ -156,3 +156,27 @@ def extend_own_losses(cls, extra):
         return base(self) + list(extra(self))
 
     cls._get_own_losses = _get_own_losses  # pylint: disable=protected-access
+
+
+# --- compat_reg.regularizers: which weights are Keras 3 variables -------------------------------
+
+
+def variable_base_class():
+    """The class every Keras 3 variable (a layer weight, a ``keras.Variable``) is an instance of.
+
+    On Keras 3.15.1 that is ``keras.Variable``'s base ``keras.src.backend.common.variables.Variable``;
+    on Keras 3.3.3 the same class is named ``KerasVariable``, and ``keras.Variable`` there is a
+    constructor subclass (``keras.src.backend.exports.Variable``) that layer weights are NOT
+    instances of, so ``isinstance(w, keras.Variable)`` is False for them. Reaches that module;
+    checked on Keras 3.3.3 and 3.15.1.
+    """
+    from keras.src.backend.common import variables  # pylint: disable=import-outside-toplevel
+
+    return getattr(variables, "KerasVariable", None) or variables.Variable
+
+
+REACHES = REACHES + (
+    Reach("keras.src.backend.common.variables", "", "Keras 3.3.3 (KerasVariable), 3.15.1 (Variable)",
+          "to recognise a Keras 3 layer weight as a Keras variable on every Keras 3 (keras.Variable is a "
+          "subclass of it on 3.3.3)"),
+)

@@ -51,6 +51,21 @@ _SYNCHRONIZATIONS = {
 }
 
 
+def _tf1_distribution_creator(synchronization, aggregation):
+    """A variable creator that sets the TF1 variable's ``synchronization`` / ``aggregation`` on the tf.Variable."""
+    inject = {}
+    if synchronization is not None and synchronization != tf.VariableSynchronization.ON_READ:
+        inject["synchronization"] = synchronization
+    if aggregation is not None:
+        inject["aggregation"] = aggregation
+
+    def creator(next_creator, **kwargs):
+        kwargs.update(inject)
+        return next_creator(**kwargs)
+
+    return creator
+
+
 def keras3_constraint(keras, constraint):
     """A TF1 constraint (any callable ``w -> w``) as Keras 3 wants one (older releases take only ``Constraint``)."""
     if constraint is None or isinstance(constraint, keras.constraints.Constraint):
@@ -79,6 +94,11 @@ def new_keras3_variable(keras, name, value, trainable, synchronization, aggregat
                          "default synchronization and aggregation.") from None
     parts = name.split("/")
     with contextlib.ExitStack() as stack:
+        if not _keras3.variable_supports_synchronization():
+            # Keras 3.3.3 makes its tf.Variable without synchronization / aggregation; give the
+            # tf.Variable (and the creator scopes TF1 code entered) the TF1 ones. ON_READ stays
+            # out: variable_options made that a plain variable (no multi-replica strategy).
+            stack.enter_context(tf.variable_creator_scope(_tf1_distribution_creator(synchronization, aggregation)))
         for part in parts[:-1]:
             stack.enter_context(keras.name_scope(part or "_"))
         return keras.Variable(

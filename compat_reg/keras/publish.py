@@ -36,7 +36,8 @@ Conventions (``conventions=``, a ``compat_reg.keras.Conventions``; default
   activity penalty by the batch size, as ``tf.compat.v1.layers`` did, so
   ``"as_written"`` and ``"batch_mean"`` publish the Keras value. ``"sum"`` cannot
   be recovered from a Keras activity loss and raises if the model has activity
-  regularizers.
+  regularizers. Keras 3 before 3.14 adds the raw sum: there ``"as_written"`` and
+  ``"sum"`` publish the Keras value and ``"batch_mean"`` raises.
 
 Idempotence: calling ``publish_losses`` again for the same model adds only
 losses that are new (e.g. activity losses of a new call). Keras recomputes
@@ -118,19 +119,35 @@ def _check_model_in_graph(model, graph):
 
 
 def _check_activity_convention(model, conventions):
-    if conventions.activity_loss is not ActivityLoss.SUM:
+    """Refuse the activity convention this Keras did not compute (it cannot be recovered from its loss).
+
+    tf_keras and Keras >= 3.14 publish ``r(y) / B`` (``'sum'`` is refused); Keras 3
+    before 3.14 publishes the raw ``r(y)`` (``'batch_mean'`` is refused), as
+    ``compat_reg._flavor.activity_loss_divided_by_batch()`` says.
+    """
+    divided = _flavor.activity_loss_divided_by_batch()
+    refused = ActivityLoss.SUM if divided else ActivityLoss.BATCH_MEAN
+    if conventions.activity_loss is not refused:
         return
     with_activity = [
         layer.name for layer in _flatten_layers(model) if getattr(layer, "activity_regularizer", None) is not None
     ]
-    if with_activity:
-        raise ValueError(
-            "publish_losses: conventions.activity_loss='sum' cannot be applied to Keras activity "
-            f"losses (Keras already divided them by the batch size); layers {with_activity} of "
-            f"model {model.name!r} have activity regularizers. Received: conventions={conventions!r}. "
-            "Use activity_loss='batch_mean' or 'as_written' (the Keras value, which is what "
-            "tf.compat.v1.layers computed), or add the raw penalty yourself."
-        )
+    if not with_activity:
+        return
+    if divided:
+        done, fix = ("Keras already divided them by the batch size",
+                     "Use activity_loss='batch_mean' or 'as_written' (the Keras value, which is what "
+                     "tf.compat.v1.layers computed), or add the raw penalty yourself.")
+    else:
+        done, fix = (f"Keras {_flavor.version()} adds the raw penalty, it divides by the batch size "
+                     "from Keras 3.14 on",
+                     "Use activity_loss='sum' or 'as_written' (the Keras value, the raw sum), or add "
+                     "the penalty divided by the batch size yourself.")
+    raise ValueError(
+        f"publish_losses: conventions.activity_loss={refused.value!r} cannot be applied to Keras activity "
+        f"losses ({done}); layers {with_activity} of model {model.name!r} have activity regularizers. "
+        f"Received: conventions={conventions!r}. {fix}"
+    )
 
 
 def _frozen_regularized_weights_keras3(model):

@@ -12,13 +12,14 @@ TF1                                                   Keras
                                                       ``bias_regularizer=L2(h / 2)``
 ``activity_regularize(h, l1(a), "batch_mean")``       ``activity_regularizer=L1(a)`` (Keras divides
                                                       by the batch, as TF1's ``batch_mean``);
-                                                      ``L1(a / batch)`` on Keras 3 before 3.14
+                                                      ``batch_mean_l1(a)`` on Keras 3 before 3.14
 ====================================================  =========================================
 
 Keras 3 before 3.14 adds an activity penalty's raw sum to ``losses`` instead of
 dividing it by the batch (``compat_reg._flavor.activity_loss_divided_by_batch()``
-says which this Keras does); there the port carries the division in the
-coefficient, exact for the demo's fixed batch ``INPUT_SHAPE[0]``.
+says which this Keras does); there the port's activity regularizer divides by the
+batch it sees itself (``batch_mean_l1``), so it is also a mean over each replica's
+shard under ``tf.distribute``, as TF1's ``batch_mean``.
 """
 
 from compat_reg import _flavor
@@ -31,10 +32,27 @@ from .tf1_model import WEIGHT_DECAY
 
 
 def activity_coefficient():
-    """The Keras ``L1`` coefficient whose penalty equals TF1's ``ACTIVITY_L1 * sum(|h|) / batch``."""
+    """The Keras ``L1`` coefficient whose penalty equals TF1's ``ACTIVITY_L1 * sum(|h|) / batch``
+    at the demo's batch ``INPUT_SHAPE[0]`` (Keras 3 < 3.14 adds the raw sum)."""
     if _flavor.activity_loss_divided_by_batch():
         return ACTIVITY_L1
     return ACTIVITY_L1 / INPUT_SHAPE[0]
+
+
+def batch_mean_l1(scale):
+    """``scale * sum(|h|) / batch(h)``: TF1's ``batch_mean`` for a Keras that adds the raw sum (3 < 3.14)."""
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    def penalty(h):
+        return scale * tf.reduce_sum(tf.abs(h)) / tf.cast(tf.shape(h)[0], h.dtype)
+
+    return penalty
+
+
+def _activity_regularizer(regs):
+    if _flavor.activity_loss_divided_by_batch():
+        return regs.L1(ACTIVITY_L1)
+    return batch_mean_l1(ACTIVITY_L1)
 
 
 def build():
@@ -45,7 +63,7 @@ def build():
     inputs = keras.Input(shape=INPUT_SHAPE[1:])
     net = keras.layers.Conv2D(
         4, 3, padding="same", activation="relu", name="conv1",
-        kernel_regularizer=conv_reg, activity_regularizer=regs.L1(activity_coefficient()),
+        kernel_regularizer=conv_reg, activity_regularizer=_activity_regularizer(regs),
     )(inputs)
     net = keras.layers.Conv2D(
         4, 3, strides=2, padding="same", activation="relu", name="conv2", kernel_regularizer=conv_reg

@@ -313,6 +313,7 @@ def _l2_dense_old():
 
 def _diagnosis_cases():
     k3 = _flavor.is_keras3()
+    divided = _flavor.activity_loss_divided_by_batch()
     return [
         Case("diag-l2-twice", _l2_dense_old(), _keras_dense(_l2_keras(1e-3), _none), DENSE_SHAPE,
              expect=dg.L2_TWICE, stage="regularization",
@@ -325,9 +326,11 @@ def _diagnosis_cases():
              _keras_dense(lambda: _keras().regularizers.L2(5e-4), _none), DENSE_SHAPE,
              expect=dg.BIAS_ONE_SIDE, stage="regularization",
              message="new/dense1/bias: bias regularized on the TF1 side only (l2_regularizer(0.001))"),
-        Case("diag-activity-batch", _activity_old("sum"), _activity_new, DENSE_SHAPE,
-             expect=dg.ACTIVITY_BATCH, stage="regularization",
-             message="is 1/4 (the batch size) of the TF1"),
+        # Keras' activity_regularizer divides by the batch (tf_keras, Keras >= 3.14) or adds the raw sum
+        # (Keras 3 < 3.14): the faulty TF1 side is the other convention.
+        Case("diag-activity-batch", _activity_old("sum" if divided else "batch_mean"), _activity_new,
+             DENSE_SHAPE, expect=dg.ACTIVITY_BATCH, stage="regularization",
+             message="is 1/4 (the batch size) of the TF1" if divided else "is 4x (the batch size) the TF1"),
         Case("diag-frozen-one-side", _frozen_old(regularized=k3), _frozen_new, DENSE_SHAPE,
              expect=dg.FROZEN_ONE_SIDE, stage="regularization",
              message=("new/dense1/kernel: frozen (trainable=False) weight regularized on the "
@@ -347,11 +350,21 @@ def _diagnosis_cases():
              DENSE_SHAPE, expect=dg.NOT_SCALED_PER_REPLICA, stage="regularization",
              message="an activity penalty summed over the batch", check_kwargs={"strategy": "mirrored"},
              needs_replicas=True),
-        Case("diag-not-scaled-per-replica", _l2_dense_old(), _replica_new(scaled=False), DENSE_SHAPE,
-             expect=dg.NOT_SCALED_PER_REPLICA, stage="steps",
-             message="the regularization is not scaled per replica",
-             check_kwargs={"strategy": "mirrored"}, needs_replicas=True),
+        _replica_steps(Case("diag-not-scaled-per-replica", _l2_dense_old(), _replica_new(scaled=False), DENSE_SHAPE,
+                            expect=dg.NOT_SCALED_PER_REPLICA, stage="steps",
+                            message="the regularization is not scaled per replica",
+                            check_kwargs={"strategy": "mirrored"}, needs_replicas=True)),
     ]
+
+
+def _replica_steps(case):
+    """A case whose steps run on several replicas: on a Keras whose multi-replica step is not its
+    one-device step (Keras 3 < 3.8, upstream; ``_flavor.multi_replica_training_exact``), the
+    checker must fail the steps with ``keras-replica-steps`` first, whatever the port."""
+    if _flavor.multi_replica_training_exact():
+        return case
+    return dataclasses.replace(case, expect=dg.KERAS_REPLICA_STEPS, stage="steps",
+                               message="upstream, this Keras' step is not the one-device step")
 
 
 def _tf1layer_port(fn, input_shape):
@@ -370,16 +383,19 @@ def _more_pass_cases():
     mixed = _tf1_dense(lambda: compat_reg.l1_l2_regularizer(1e-3, 2e-3), "variable_scope")
     return [
         Case("l1_l2-dense-variable_scope-tf1layer", mixed, _tf1layer_port(mixed, DENSE_SHAPE), DENSE_SHAPE),
-        Case("activity-batch_mean-tf1layer-mirrored", _activity_old("batch_mean"),
-             _tf1layer_port(_activity_old("batch_mean"), DENSE_SHAPE),
-             DENSE_SHAPE, check_kwargs={"strategy": "mirrored", "steps": 2}, needs_replicas=True),
+        _replica_steps(Case("activity-batch_mean-tf1layer-mirrored", _activity_old("batch_mean"),
+                            _tf1layer_port(_activity_old("batch_mean"), DENSE_SHAPE),
+                            DENSE_SHAPE, check_kwargs={"strategy": "mirrored", "steps": 2}, needs_replicas=True)),
         Case("decoupled-weight-decay-plain-sgd", _l2_dense_old(), _decoupled_new(momentum=0.0), DENSE_SHAPE,
              check_kwargs={"steps": 2}),
-        Case("activity-batch-mean", _activity_old("batch_mean"), _activity_new, DENSE_SHAPE),
-        Case("mirrored-fit-loop", _l2_dense_old(), _keras_dense(_l2_keras(5e-4), _none), DENSE_SHAPE,
-             check_kwargs={"strategy": "mirrored", "steps": 2}, needs_replicas=True),
-        Case("mirrored-custom-train-step-scaled", _l2_dense_old(), _replica_new(scaled=True), DENSE_SHAPE,
-             check_kwargs={"strategy": "mirrored", "steps": 2}, needs_replicas=True),
+        # the TF1 reduction this Keras' activity_regularizer matches (_flavor knows which)
+        Case("activity-batch-mean" if _flavor.activity_loss_divided_by_batch() else "activity-sum",
+             _activity_old("batch_mean" if _flavor.activity_loss_divided_by_batch() else "sum"),
+             _activity_new, DENSE_SHAPE),
+        _replica_steps(Case("mirrored-fit-loop", _l2_dense_old(), _keras_dense(_l2_keras(5e-4), _none), DENSE_SHAPE,
+                            check_kwargs={"strategy": "mirrored", "steps": 2}, needs_replicas=True)),
+        _replica_steps(Case("mirrored-custom-train-step-scaled", _l2_dense_old(), _replica_new(scaled=True),
+                            DENSE_SHAPE, check_kwargs={"strategy": "mirrored", "steps": 2}, needs_replicas=True)),
     ]
 
 

@@ -57,6 +57,7 @@ FROZEN_ONE_SIDE = "frozen-one-side"  # non-trainable weight regularized on one s
 COUNTED_TWICE = "counted-twice"  # a penalty added twice (apply_regularization + collection)
 DECOUPLED_WEIGHT_DECAY = "decoupled-weight-decay"  # optimizer weight_decay standing in for L2
 NOT_SCALED_PER_REPLICA = "not-scaled-per-replica"  # regularization not scaled per replica
+KERAS_REPLICA_STEPS = "keras-replica-steps"  # not a port mistake: this Keras' multi-replica step is inexact
 COEFFICIENT = "coefficient"
 MISSING_REGULARIZER = "missing-regularizer"
 EXTRA_REGULARIZER = "extra-regularizer"
@@ -253,15 +254,39 @@ def _times_batch(f, inverse):
     return f.batch > 1 and abs(r - f.batch) <= 1e-4 * f.batch
 
 
+def _activity_advice(divide):
+    """The fix to suggest for an activity-batch mismatch, for what this Keras' activity_regularizer does."""
+    from compat_reg import _flavor  # pylint: disable=import-outside-toplevel  (the CLI starts without Keras)
+
+    if _flavor.activity_loss_divided_by_batch():
+        return " (or use activity_regularizer=)" if divide else (
+            "Add the raw sum with add_loss instead of activity_regularizer=")
+    return (f" (Keras {_flavor.version()}'s activity_regularizer= adds the raw sum too; it divides from "
+            "Keras 3.14 on)") if divide else "Add the raw sum instead of dividing it by the batch size"
+
+
+def keras_replica_steps(strategy, replicas):
+    """The diagnosis for steps under ``replicas`` > 1 on a Keras whose multi-replica step is inexact, or None."""
+    from compat_reg import _flavor  # pylint: disable=import-outside-toplevel
+
+    if replicas <= 1 or _flavor.multi_replica_training_exact():
+        return None
+    return Diagnosis(KERAS_REPLICA_STEPS, (
+        f"Keras {_flavor.version()} under {strategy} with {replicas} replicas: upstream, this Keras' step "
+        "is not the one-device step (its TF optimizer applies each replica's gradient without summing "
+        "them, keras-team/keras#19969, fixed in 3.5; fit does not scale the loss per replica, "
+        "keras-team/keras#20609, fixed in 3.8), so no port can match the TF1 steps here. Check the "
+        "steps without a strategy, or with Keras >= 3.8"))
+
+
 _OTHER_RULES = (
     Rule(ACTIVITY_BATCH, "activity", lambda f: _times_batch(f, inverse=False), lambda f: (
         f"activity penalty: new {f.a_new:.6g} is {f.batch}x (the batch size) the TF1 {f.a_old:.6g}: it is "
         f"divided by the batch on the TF1 side only. {ACTIVITY_NOTE}. Divide the new penalty by the "
-        "batch size (or use activity_regularizer=)")),
+        f"batch size{_activity_advice(divide=True)}")),
     Rule(ACTIVITY_BATCH, "activity", lambda f: _times_batch(f, inverse=True), lambda f: (
         f"activity penalty: new {f.a_new:.6g} is 1/{f.batch} (the batch size) of the TF1 {f.a_old:.6g}: it is "
-        f"divided by the batch on the new side only. {ACTIVITY_NOTE}. Add the raw sum with add_loss "
-        "instead of activity_regularizer=")),
+        f"divided by the batch on the new side only. {ACTIVITY_NOTE}. {_activity_advice(divide=False)}")),
     Rule(ACTIVITY_MISMATCH, "activity", lambda f: True, lambda f: (
         f"activity penalties differ: TF1 {f.a_old:.9g}, new {f.a_new:.9g} (ratio {f.ratio:.6g})")),
     Rule(COUNTED_TWICE, "group", lambda f: f.repeated is not None, lambda f: (

@@ -11,6 +11,7 @@ import tensorflow as tf
 import tf_slim
 
 import compat_reg
+from compat_reg import _flavor
 from compat_reg.keras import Conventions
 from compat_reg.keras import add_callable_loss
 from compat_reg.keras import publish_losses
@@ -58,6 +59,13 @@ def _dense_weight_regs(keras):
     return model, {x: X}, ref
 
 
+def _keras_activity(act_l1, out):
+    """What this Keras' activity_regularizer L1 adds for the batch ``out``: the batch mean
+    (tf_keras, Keras >= 3.14, tf.compat.v1.layers) or the raw sum (Keras 3 < 3.14)."""
+    batch = len(out) if _flavor.activity_loss_divided_by_batch() else 1
+    return act_l1 * np.sum(np.abs(out)) / batch
+
+
 def _activity(keras):
     x = _placeholder()
     dense = keras.layers.Dense(2, activity_regularizer=keras.regularizers.L1(ACT_L1))
@@ -65,8 +73,7 @@ def _activity(keras):
     y = model(x)
 
     def ref(sess):
-        out = sess.run(y, {x: X})
-        return ACT_L1 * np.sum(np.abs(out)) / len(X)  # Keras / tf.compat.v1.layers: batch mean
+        return _keras_activity(ACT_L1, sess.run(y, {x: X}))
 
     return model, {x: X}, ref
 
@@ -158,7 +165,7 @@ def test_new_call_publishes_only_its_activity_loss(keras, graph, sess):
     # either way the first call's loss is already published and only the new one is added.
     assert len(added) == 1 and collection == first + added
     out2 = sess.run(y2, {x2: X[:4]})
-    assert_close(sess.run(added[0], {x2: X[:4]}), ACT_L1 * np.sum(np.abs(out2)) / 4)
+    assert_close(sess.run(added[0], {x2: X[:4]}), _keras_activity(ACT_L1, out2))
 
 
 def test_scope_filter_selects_the_model(keras, graph, sess):
@@ -246,11 +253,21 @@ def test_model_built_eagerly_is_named(keras):
     assert "was created eagerly" in str(info.value) and "kernel" in str(info.value)
 
 
-def test_sum_activity_convention_is_refused(keras, graph):
+def test_activity_convention_keras_did_not_compute_is_refused(keras, graph):
+    """'sum' where Keras divides by the batch (tf_keras, Keras >= 3.14), 'batch_mean' where it does not."""
     model, _, _ = _activity(keras)
+    refused = "sum" if _flavor.activity_loss_divided_by_batch() else "batch_mean"
     with pytest.raises(ValueError) as info:
-        publish_losses(model, conventions={"activity_loss": "sum"})
-    assert "activity_loss='sum' cannot be applied" in str(info.value)
+        publish_losses(model, conventions={"activity_loss": refused})
+    assert f"activity_loss='{refused}' cannot be applied" in str(info.value)
+
+
+def test_activity_convention_keras_computed_publishes_the_keras_value(keras, graph, sess):
+    model, feed, ref = _activity(keras)
+    same = "batch_mean" if _flavor.activity_loss_divided_by_batch() else "sum"
+    publish_losses(model, conventions={"activity_loss": same})
+    sess.run(tf.compat.v1.global_variables_initializer())
+    assert_close(_reg_sum(sess, feed), ref(sess))
 
 
 def test_not_a_model(graph):
@@ -273,7 +290,7 @@ def test_functional_construction_losses_are_not_published(keras, graph, sess):
         publish_losses(model)
     sess.run(tf.compat.v1.global_variables_initializer())
     out = sess.run(y, {x: X})
-    assert_close(_reg_sum(sess, {x: X}), ACT_L1 * np.sum(np.abs(out)) / len(X))
+    assert_close(_reg_sum(sess, {x: X}), _keras_activity(ACT_L1, out))
 
 
 def test_model_used_through_its_input_publishes_everything(keras, graph, sess):
@@ -285,4 +302,4 @@ def test_model_used_through_its_input_publishes_everything(keras, graph, sess):
     publish_losses(model)
     sess.run(tf.compat.v1.global_variables_initializer())
     out = sess.run(model.output, {model.input: X})
-    assert_close(_reg_sum(sess, {model.input: X}), ACT_L1 * np.sum(np.abs(out)) / len(X))
+    assert_close(_reg_sum(sess, {model.input: X}), _keras_activity(ACT_L1, out))

@@ -217,8 +217,14 @@ def test_several_inputs_and_heads_under_mirrored_strategy(as_list):
     old, new = (old_list, new_list) if as_list else (old_dict, new_dict)
     loss = {"0": "xent", "1": "mse"} if as_list else {"cls": "xent", "box": "mse"}
     result = check_equivalence(old, new, inputs=inputs, loss=loss, steps=2, strategy="mirrored")
-    assert _statuses(result) == [(s, PASS) for s in STAGES], result.reason
     assert result.info["replicas"] == 2
+    if not _flavor.multi_replica_training_exact():
+        # Keras 3 < 3.8, upstream: its multi-replica step is not the one-device step; every stage
+        # before the steps holds, and the steps fail naming that Keras behaviour first.
+        assert _statuses(result)[:-1] == [(s, PASS) for s in STAGES[:-1]], result.reason
+        assert result.stage("steps").diagnoses[0].code == "keras-replica-steps", result.reason
+        return
+    assert _statuses(result) == [(s, PASS) for s in STAGES], result.reason
 
 
 # -- the CLI

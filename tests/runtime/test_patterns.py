@@ -66,9 +66,10 @@ def test_batch_mean_matches_tf_compat_v1_layers_activity_regularizer(sess):
 
 
 @pytest.mark.keras
-def test_batch_mean_matches_the_active_keras_activity_regularizer(keras):
-    """Keras >= 3.14 and tf_keras divide activity penalties by the batch; both equal reduction='batch_mean'."""
-    assert _flavor.activity_loss_divided_by_batch()
+def test_reduction_matches_the_active_keras_activity_regularizer(keras):
+    """tf_keras and Keras >= 3.14 divide activity penalties by the batch (reduction='batch_mean');
+    Keras 3 before 3.14 adds the raw sum (reduction='sum'). _flavor says which; the values agree."""
+    reduction = "batch_mean" if _flavor.activity_loss_divided_by_batch() else "sum"
     layer = keras.layers.Dense(3, use_bias=False, activity_regularizer=keras.regularizers.L1(0.01),
                                kernel_initializer=keras.initializers.Constant(KERNEL))
     layer(tf.constant(X))
@@ -76,7 +77,7 @@ def test_batch_mean_matches_the_active_keras_activity_regularizer(keras):
     g = tf.Graph()
     with g.as_default():
         h = tf.matmul(tf.constant(X), tf.constant(KERNEL))
-        compat_reg.activity_regularize(h, compat_reg.l1_regularizer(0.01), reduction="batch_mean")
+        compat_reg.activity_regularize(h, compat_reg.l1_regularizer(0.01), reduction=reduction)
         with tf.compat.v1.Session() as s:
             ours = s.run(tf.compat.v1.get_collection(REG)[0])
     assert_close(ours, keras_value)

@@ -7,7 +7,9 @@ is then held against the TF1 one (``diagnoses`` scope ``optimizer``): a conventi
 trap fails the stage with its named diagnosis even when the trajectories agree
 within tolerance on these inputs (a different epsilon shows on other data). After the first
 step, a new update that is the old one plus ``(R - 1)`` times the regularization
-step is the ``not-scaled-per-replica`` mistake.
+step is the ``not-scaled-per-replica`` mistake. Under a multi-replica strategy on a Keras
+whose multi-replica step is not its one-device step (Keras 3 < 3.8, upstream), a failure is
+led by ``keras-replica-steps``, which names that Keras behaviour.
 """
 
 import numpy as np
@@ -81,6 +83,9 @@ def run(ctx, record):
                 problems.append(f"after {n_steps} step(s) weight old {o!r} / new {n!r} differs by up to {diff.max():.3g}")
                 break
     traps = dg.diagnose("optimizer", facts, every=True) if facts is not None else []
+    upstream = dg.keras_replica_steps(ctx.result.info.get("strategy"), ctx.result.info.get("replicas", 1))
+    if upstream and (problems or diagnoses):
+        diagnoses.insert(0, upstream)  # the cause that comes first: no port could pass here
     record.details = problems
     record.diagnoses = diagnoses + traps
     if problems or diagnoses:
