@@ -29,6 +29,7 @@ import numpy as np
 
 import keras
 
+from .. import _structure
 from . import LossInfo
 from . import first_output
 from .keras_inprocess import KerasSide
@@ -82,6 +83,7 @@ class BackendSide(KerasSide):
         self._loss_fn, self._choice = loss_fn, optimizer
         self.x = keras.ops.convert_to_tensor(inputs)
         out = first_output(self._call(), "the new model")
+        self.heads = _structure.SINGLE  # one output: several heads are compared on TensorFlow only
         self.outputs_shape = tuple(int(d) for d in out.shape)
         self.weights = list(model.weights)
         n_first = len(self.weights)

@@ -23,6 +23,7 @@ import sys
 import tempfile
 import weakref
 
+from .. import _structure
 from .. import backends
 from . import UsageError
 from . import UserCodeError
@@ -74,6 +75,7 @@ class ChildSide:
                     "dropout"):
             setattr(self, key, info[key])
         self.outputs_shape = tuple(self.outputs_shape)
+        self.heads = _structure.SINGLE  # the child compares one output (several heads: TensorFlow only)
         self.shapes = {n: tuple(s) for n, s in self.shapes.items()}
         self.losses = None
 
