@@ -130,7 +130,7 @@ def _check_activity_convention(model, conventions):
     if conventions.activity_loss is not refused:
         return
     with_activity = [
-        layer.name for layer in _flatten_layers(model) if getattr(layer, "activity_regularizer", None) is not None
+        layer.name for layer in _every_layer(model) if getattr(layer, "activity_regularizer", None) is not None
     ]
     if not with_activity:
         return
@@ -183,7 +183,7 @@ def _tf_keras_losses_without_frozen(model):
     return losses
 
 
-def _flatten_layers(model):
+def _every_layer(model):
     """Every layer of ``model``, itself included, on either flavor."""
     if _flavor.is_keras3():
         from compat_reg._internals import keras3 as _keras3  # pylint: disable=import-outside-toplevel
