@@ -9,7 +9,6 @@ keywords) is asked of ``compat_reg._internals.keras3``.
 """
 
 import contextlib
-import threading
 
 import tensorflow as tf
 
@@ -110,43 +109,3 @@ def new_keras3_variable(keras, name, value, trainable, synchronization, aggregat
             name=parts[-1] or "_",
             **options,
         )
-
-
-class TrainableFlags:
-    """Whether a layer's Keras variable is trainable now, asking ``trainable_weights`` once per call.
-
-    ``layer.trainable_weights`` builds a new list of every weight at each read, so asking it
-    once per variable costs O(weights**2) per call of ``fn`` (resnet_v1_50: 267 weights). While
-    ``reading()`` is active in a thread (a call of ``fn``) the answer is read once and kept:
-    Keras' flags do not change during a call (TF1 code holds ``tf.Variable`` views, not Keras
-    variables); weights can only be added, and ``created()`` (any thread) makes the next
-    question read again. Outside ``reading()`` every question asks Keras.
-    """
-
-    def __init__(self):
-        self._cache = {}  # thread id -> [value of _created when read, ids of trainable weights]
-        self._created = 0
-
-    @contextlib.contextmanager
-    def reading(self):
-        me = threading.get_ident()
-        saved = self._cache.get(me)
-        self._cache[me] = [None, None]
-        try:
-            yield
-        finally:
-            if saved is None:
-                del self._cache[me]
-            else:
-                self._cache[me] = saved
-
-    def created(self):
-        self._created += 1
-
-    def is_trainable(self, layer, keras_variable):
-        cache = self._cache.get(threading.get_ident())
-        if cache is None:
-            return any(keras_variable is v for v in layer.trainable_weights)
-        if cache[0] != self._created:
-            cache[0], cache[1] = self._created, {id(v) for v in layer.trainable_weights}
-        return id(keras_variable) in cache[1]

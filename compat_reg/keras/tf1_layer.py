@@ -130,7 +130,6 @@ def _make_layer_class():
             self._tf1_conventions = _conventions.as_conventions(conventions)
             self._tf1_training_arg = _training_arg.training_parameter(fn, fn_kwargs, training_arg, self.name)
             self._tf1_store = BridgeVariableStore(self._create_tf1_variable, self.name, self._is_trainable_tf1)
-            self._tf1_flags = _keras_variables.TrainableFlags()  # trainable_weights read once per call
             self._tf1_sublayers = []  # TF1Layers fn calls (tracked by Keras: weights and losses)
             self._tf1_store.adopt_sublayer = self._adopt_tf1_sublayer
             self._tf1_build_spec = None
@@ -372,7 +371,6 @@ def _make_layer_class():
                         aggregation=aggregation,
                     )
             self._tf1_store.keras_variables[name] = kv
-            self._tf1_flags.created()
             return _tf_vs.adopt_tf1_view(tf_var, name, constraint)
 
         def _apply_tf1_trainability(self, in_trainable):
@@ -385,7 +383,7 @@ def _make_layer_class():
 
         def _is_trainable_tf1(self, name):
             kv = self._tf1_store.keras_variables.get(name)
-            return kv is not None and self._tf1_flags.is_trainable(self, kv)
+            return kv is not None and any(kv is v for v in self.trainable_weights)
 
         def _frozen_ids(self):
             trainable_ids = {id(v) for v in self.trainable_weights}
@@ -419,7 +417,7 @@ def _make_layer_class():
             # TF1 builds fn at the graph's root name scope; a tf_keras functional model calls
             # layers under their own (original_name_scope would carry the layer's name).
             root = graph.name_scope(None) if not _flavor.is_keras3() and parent is None else contextlib.nullcontext()
-            with root, self._tf1_flags.reading(), build_window.fresh_tf1_build(graph, store) as capture:
+            with root, build_window.fresh_tf1_build(graph, store) as capture:
                 store.begin_call(allow_create)
                 with _activity.recording() as records, _tf_vs.variable_creator_scope_tolerating_leaks(store.raw_variable_creator):
                     outputs = self._tf1_fn(inputs, **kwargs)
