@@ -109,8 +109,7 @@ def test_resnet_v1_50_weight_decay_equals_numpy_sum(sess):
     assert sorted(loss_owners) == sorted(v.op.name for v in weights)
     assert len(weights) == 54
     sess.run(tf.compat.v1.global_variables_initializer())
-    values = sess.run(weights)
-    total_v, tf1_v, _ = sess.run([total, tf1_total, logits])
+    values, total_v, tf1_v, _ = sess.run([weights, total, tf1_total, logits])  # one run: one executor
     assert sum(w.size for w in values) > 23_000_000
     expected = sum(np_l2_tf1(w, 1e-4) for w in values)
     # float32 L2Loss over up to 2.4M values per tensor, then add_n of 53: measured error is
