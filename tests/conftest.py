@@ -41,3 +41,10 @@ def keras():
 
 def pytest_report_header(config):
     return f"compat_reg flavor: {_flavor.name()} {_flavor.version()}, tensorflow {tf.__version__}"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Longest modules first, so that xdist's last module is a short one (tests/_schedule.py)."""
+    from tests._schedule import longest_first
+
+    longest_first(items)
