@@ -117,8 +117,9 @@ def run_as_scripts(names, timeout=600):
     paths = [os.path.join("examples", f"{name}.py") for name in names]
     proc = subprocess.run([sys.executable, "-c", CHILD, *paths], cwd=ROOT, env=child_env(), capture_output=True,
                           text=True, timeout=timeout)
-    assert proc.returncode == 0 and "JSON" in proc.stdout, f"the script runner failed:\n{proc.stderr[-3000:]}"
-    results = json.loads(proc.stdout.rsplit("JSON", 1)[1])
+    last = proc.stdout.splitlines()[-1] if proc.stdout else ""
+    assert proc.returncode == 0 and last.startswith("JSON"), f"the script runner failed:\n{proc.stderr[-3000:]}"
+    results = json.loads(last[len("JSON"):])
     return {name: results[path] for name, path in zip(names, paths)}
 
 
