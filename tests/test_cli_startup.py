@@ -68,6 +68,7 @@ def started():
     )
     last = proc.stdout.splitlines()[-1] if proc.stdout else ""
     assert proc.returncode == 0 and last.startswith("JSON"), proc.stderr[-2000:]
+    assert proc.stderr == ""  # importing the CLI is silent too (each case's own stderr is checked below)
     results = json.loads(last[len("JSON"):])
     return {" ".join(argv): result for argv, result in zip(_STARTUP_ARGVS, results)}
 

@@ -122,8 +122,3 @@ def run_as_scripts(names, timeout=600):
     results = json.loads(last[len("JSON"):])
     return {name: results[path] for name, path in zip(names, paths)}
 
-
-def run_one_script(name, timeout=300):
-    """The true ``python examples/<name>.py`` (a fresh process of its own): the CompletedProcess."""
-    return subprocess.run([sys.executable, os.path.join("examples", f"{name}.py")], cwd=ROOT, env=child_env(),
-                          capture_output=True, text=True, timeout=timeout)

@@ -1,7 +1,7 @@
 """The TF1Layer examples run, and their numbers agree with NumPy (both Keras flavors).
 
 Both scripts run as ``__main__`` in one fresh interpreter (``example_scripts.run_as_scripts``:
-one TensorFlow start-up for the two); one of them also as its own ``python examples/x.py``.
+one TensorFlow start-up for the two, each script's exit status and output apart).
 """
 
 import importlib.util
@@ -13,7 +13,6 @@ import pytest
 from compat_reg import _flavor
 from tests.helpers import assert_close
 from tests.keras_bridge.example_scripts import run_as_scripts
-from tests.keras_bridge.example_scripts import run_one_script
 
 pytestmark = pytest.mark.keras
 
@@ -69,8 +68,3 @@ def test_examples_run_as_scripts(script_runs, name):
     _assert_ran_and_printed_the_numbers(run["status"], run["stdout"], run["stderr"])
     assert run["state_left"] == {}, "the script changed the process' global state for the next one"
 
-
-def test_an_example_runs_as_its_own_process():
-    """The true ``python examples/keras_activity_penalty.py`` (interpreter start and exit included)."""
-    proc = run_one_script("keras_activity_penalty")
-    _assert_ran_and_printed_the_numbers(proc.returncode, proc.stdout, proc.stderr)
