@@ -6,19 +6,18 @@ trainable-coefficient model).
 
 import importlib.util
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from tests.helpers import assert_close
+from tests.keras_bridge.example_scripts import run_as_scripts
 
 pytestmark = pytest.mark.keras
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SCRIPT_TIMEOUT_S = 180
+SCRIPT_TIMEOUT_S = 360  # both scripts, one after the other in one child
 
 
 def _load(name):
@@ -35,15 +34,18 @@ SCRIPTS = [
 ]
 
 
+@pytest.fixture(scope="module")
+def script_runs():
+    """Every script of SCRIPTS as ``__main__`` in one fresh interpreter (one TensorFlow start-up)."""
+    return run_as_scripts([p.values[0] for p in SCRIPTS], timeout=SCRIPT_TIMEOUT_S)
+
+
 @pytest.mark.parametrize("name,expected", SCRIPTS)
-def test_script_runs(name, expected):
-    env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
-    proc = subprocess.run(
-        [sys.executable, os.path.join("examples", name + ".py")],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=SCRIPT_TIMEOUT_S,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert expected in proc.stdout
+def test_script_runs(script_runs, name, expected):
+    run = script_runs[name]
+    assert run["status"] == 0, run["stderr"][-3000:]
+    assert expected in run["stdout"]
+    assert run["state_left"] == {}, "the script changed the process' global state for the next one"
 
 
 def test_loss_without_weight_decay_numbers():

@@ -1,15 +1,18 @@
-"""The TF1Layer examples run, and their numbers agree with NumPy (both Keras flavors)."""
+"""The TF1Layer examples run, and their numbers agree with NumPy (both Keras flavors).
+
+Both scripts run as ``__main__`` in one fresh interpreter (``example_scripts.run_as_scripts``:
+one TensorFlow start-up for the two, each script's exit status and output apart).
+"""
 
 import importlib.util
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from compat_reg import _flavor
 from tests.helpers import assert_close
+from tests.keras_bridge.example_scripts import run_as_scripts
 
 pytestmark = pytest.mark.keras
 
@@ -45,14 +48,23 @@ def test_keras_joint_kernel_penalty():
     assert_close(result["penalty_after"], result["numpy_after"], what="after fit")
 
 
-@pytest.mark.parametrize("name", ["keras_activity_penalty", "keras_joint_kernel_penalty"])
-def test_examples_run_as_scripts(name):
-    proc = subprocess.run(
-        [sys.executable, os.path.join("examples", f"{name}.py")],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-        # The checkout first, so the script imports this tree's compat_reg in any venv.
-        env=dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [os.fspath(ROOT), os.environ.get("PYTHONPATH")]))),
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "TF1Layer" in proc.stdout and "NumPy" in proc.stdout
-    assert np.isfinite([float(line.split()[-1]) for line in proc.stdout.splitlines() if "NumPy" in line]).all()
+SCRIPTS = ["keras_activity_penalty", "keras_joint_kernel_penalty"]
+
+
+def _assert_ran_and_printed_the_numbers(status, stdout, stderr):
+    assert status == 0, stderr[-3000:]
+    assert "TF1Layer" in stdout and "NumPy" in stdout
+    assert np.isfinite([float(line.split()[-1]) for line in stdout.splitlines() if "NumPy" in line]).all()
+
+
+@pytest.fixture(scope="module")
+def script_runs():
+    return run_as_scripts(SCRIPTS, timeout=600)
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_examples_run_as_scripts(script_runs, name):
+    run = script_runs[name]
+    _assert_ran_and_printed_the_numbers(run["status"], run["stdout"], run["stderr"])
+    assert run["state_left"] == {}, "the script changed the process' global state for the next one"
+

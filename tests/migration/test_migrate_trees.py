@@ -2,16 +2,24 @@
 
 Each tree of ``fixture_trees/`` (and tf_slim's own ``nets/`` restored to their
 contrib-era imports) is copied to a temporary directory, ``git init``-ed and
-committed, and migrated with ``python -m migration.cli migrate --to compat --write .``
-run from the copy. One fresh interpreter then imports the migrated code and the same
-code written by hand for tf_slim / compat_reg / tf.compat.v1, builds each in its own
-``tf.Graph``, and reports REGULARIZATION_LOSSES: their names, their values, and the
-NumPy value of each expected penalty computed from the variables' values
-(``scale * sum(w**2) / 2`` for TF1's L2, ``scale * sum|w|`` for L1). The test checks
-count and names against the hand-written build and values against NumPy at rtol 1e-6.
+committed, and migrated with ``compat-reg migrate --to compat --write .`` run from the
+copy (``migration.cli.main`` in this process: the console script's own process is
+tested in test_cli_check.py and test_cli_scan_migrate.py). One fresh interpreter then
+imports the migrated code and the same code written by hand for tf_slim / compat_reg /
+tf.compat.v1, builds each in its own ``tf.Graph``, and reports REGULARIZATION_LOSSES:
+their names, their values, and the NumPy value of each expected penalty computed from
+the variables' values (``scale * sum(w**2) / 2`` for TF1's L2, ``scale * sum|w|`` for
+L1). The test checks count and names against the hand-written build and values against
+NumPy at rtol 1e-6. That interpreter is a child of its own because one migrated entry
+point runs ``tf.disable_v2_behavior()`` at import; the Keras check (the migrated code in
+a ``TF1Layer``) runs in this process, under the flavor the suite runs with.
 """
 
+import contextlib
+import importlib
+import io
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -22,7 +30,10 @@ import numpy as np
 import pytest
 
 from benchmarks.bench_migrate_vs_tf_upgrade_v2 import contrib_era_nets
+from migration.cli import main
 from tests.helpers import RTOL_F32
+from tests.helpers import np_l1
+from tests.helpers import np_l2_tf1
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -151,11 +162,10 @@ BUILDER = r'''
 import importlib, json, sys
 import numpy as np
 import tensorflow.compat.v1 as tf
+from tests.helpers import np_l1, np_l2_tf1  # float64, chunked: alexnet's 46M weights in ~0.1 s, not 4 s
 
 def penalty(values, kind, scale):
-    if kind == "l1":
-        return float(sum(scale * np.sum(np.abs(np.float64(v))) for v in values))
-    return float(sum(scale * np.sum(np.square(np.float64(v))) / 2.0 for v in values))
+    return float(sum((np_l1 if kind == "l1" else np_l2_tf1)(v, scale) for v in values))
 
 out = {}
 for job in json.loads(sys.argv[1]):
@@ -186,19 +196,31 @@ def _git(cwd, *args):
     subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
 
 
+def _migrate_in_place(cwd):
+    """``compat-reg migrate --to compat --write .`` run from ``cwd`` (in this process): its stderr."""
+    root = logging.getLogger()
+    saved = root.level, list(root.handlers)  # main() installs its stderr handler; put the test's back
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        with contextlib.chdir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(["migrate", "--to", "compat", "--write", "."])
+    finally:
+        root.setLevel(saved[0])
+        root.handlers[:] = saved[1]
+    assert code == 0, err.getvalue()
+    return err.getvalue()
+
+
 def _migrate_copy(src, dst):
     """Copy ``src``, commit it in a new git repository, migrate it in place; the two runs' stderr."""
     shutil.copytree(src, dst)
     _git(dst, "init", "-q")
     _git(dst, "add", ".")
     _git(dst, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "TF1 original")
-    cmd = [sys.executable, "-m", "migration.cli", "migrate", "--to", "compat", "--write", "."]
-    first = subprocess.run(cmd, cwd=dst, env=ENV, capture_output=True, text=True)
-    assert first.returncode == 0, first.stderr
+    first = _migrate_in_place(dst)
     _git(dst, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "migrated")
-    second = subprocess.run(cmd, cwd=dst, env=ENV, capture_output=True, text=True)
-    assert second.returncode == 0, second.stderr
-    return first.stderr, second.stderr
+    second = _migrate_in_place(dst)
+    return first, second
 
 
 def _build(jobs, paths):
@@ -208,30 +230,6 @@ def _build(jobs, paths):
     assert proc.returncode == 0, proc.stderr[-4000:]
     return json.loads(proc.stdout.split("JSON", 1)[1]), proc.stdout
 
-
-BRIDGE = r'''
-import importlib, json, sys
-import numpy as np
-import tensorflow as tf
-from compat_reg.keras import TF1Layer
-
-def penalty(values, kind, scale):
-    if kind == "l1":
-        return float(sum(scale * np.sum(np.abs(np.float64(v))) for v in values))
-    return float(sum(scale * np.sum(np.square(np.float64(v))) / 2.0 for v in values))
-
-out = {}
-for job in json.loads(sys.argv[1]):
-    namespace = {"tf": tf, "m": importlib.import_module(job["module"])}
-    exec(job["fn"], namespace)
-    layer = TF1Layer(namespace["fn"], name=job["id"].replace(":", "_"))
-    layer(tf.ones(job["shape"]))
-    variables = {name: np.asarray(v) for name, v in layer.tf1_variables.items()}
-    out[job["id"]] = {"losses": float(sum(np.asarray(l, np.float64) for l in layer.losses)),
-                      "numpy": sum(penalty([variables[n] for n in names], kind, scale)
-                                   for names, kind, scale in job["expected"])}
-print("JSON" + json.dumps(out))
-'''
 
 # The same migrated code as a Keras layer (TF1Layer), on both Keras flavors: tree -> (fn, input shape).
 BRIDGED = {
@@ -246,62 +244,6 @@ BRIDGED = {
     "compat_pkg": ("def fn(x):\n    return m.block(x)\n", [2, 3]),
 }
 
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    root = tmp_path_factory.mktemp("trees")
-    reports, paths, jobs = {}, [], []
-    for tree, (module, hand, snippet, expected) in CASES.items():
-        reports[tree] = _migrate_copy(os.path.join(TREES, tree), root / tree)
-        paths.append(str(root / tree))
-        for which, name in (("migrated", module), ("by_hand", hand)):
-            jobs.append({"id": f"{tree}:{which}", "module": name, "snippet": _src(snippet), "expected": expected,
-                         "run_main": tree == "train_script" and which == "migrated"})
-    hand_dir = root / "by_hand"
-    hand_dir.mkdir()
-    for name, text in BY_HAND.items():
-        (hand_dir / f"{name}.py").write_text(_src(text))
-    results, stdout = _build(jobs, [*paths, str(hand_dir)])
-    return reports, results, stdout, paths
-
-
-@pytest.mark.parametrize("tree", list(CASES))
-def test_migrated_tree_builds_with_the_losses_of_the_hand_port(built, tree):
-    reports, results, _, _ = built
-    first, second = reports[tree]
-    assert "left unchanged and reported" in first and " 0 left unchanged and reported" in first, first
-    assert "0 file(s) changed" in second, second  # a second run is a no-op
-    migrated, by_hand = results[f"{tree}:migrated"], results[f"{tree}:by_hand"]
-    assert migrated["names"] == by_hand["names"]
-    assert len(migrated["names"]) == sum(1 for _ in CASES[tree][3])
-    for got in (migrated, by_hand):
-        np.testing.assert_allclose(got["values"], got["numpy"], rtol=RTOL_F32)
-        assert sum(got["values"]) > 0  # (zero-initialized biases give zero L1 terms)
-
-
-def test_the_migrated_entry_point_trains(built):
-    _, _, stdout, _ = built
-    steps = [line.split() for line in stdout.splitlines() if line[:2] in ("0 ", "1 ", "2 ")]
-    assert [s[0] for s in steps] == ["0", "1", "2"] and all(np.isfinite(float(s[1])) for s in steps)
-
-
-@pytest.mark.keras
-@pytest.mark.parametrize("legacy", ["0", "1"], ids=["keras3", "tf_keras"])
-def test_migrated_trees_run_inside_tf1layer_with_the_same_losses(built, legacy):
-    _, _, _, paths = built
-    jobs = [{"id": tree, "module": CASES[tree][0], "fn": _src(fn), "shape": shape, "expected": CASES[tree][3]}
-            for tree, (fn, shape) in BRIDGED.items()]
-    env = dict(ENV, PYTHONPATH=os.pathsep.join([*paths, REPO]), TF_USE_LEGACY_KERAS=legacy)
-    proc = subprocess.run([sys.executable, "-c", BRIDGE, json.dumps(jobs)], env=env, capture_output=True,
-                          text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    results = json.loads(proc.stdout.split("JSON", 1)[1])
-    for tree in BRIDGED:
-        assert results[tree]["numpy"] > 0
-        np.testing.assert_allclose(results[tree]["losses"], results[tree]["numpy"], rtol=RTOL_F32, err_msg=tree)
-
-
-# --- tf_slim's own nets, restored to contrib-era imports and migrated back ------------------
 
 NET_BUILDS = {  # net: (snippet, variables regularized by the arg_scope's l2(weight_decay))
     "alexnet": ("""
@@ -320,25 +262,134 @@ NET_BUILDS = {  # net: (snippet, variables regularized by the arg_scope's l2(wei
 NET_SCALES = {"alexnet": 0.0005, "resnet_v1": 0.0001}
 
 
-def test_contrib_era_nets_migrate_back_and_build_with_the_same_losses(tmp_path):
-    era = tmp_path / "era"
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory):
+    """Every tree copied, committed and migrated twice; the by-hand modules written next to them.
+
+    ``{"reports": {tree: (first stderr, second stderr)}, "paths": [tree roots], "hand_dir": ...,
+    "era": (first, second) of tf_slim's nets restored to contrib-era imports, "era_dir": its copy}``.
+    """
+    root = tmp_path_factory.mktemp("trees")
+    reports, paths = {}, []
+    for tree in CASES:
+        reports[tree] = _migrate_copy(os.path.join(TREES, tree), root / tree)
+        paths.append(str(root / tree))
+    hand_dir = root / "by_hand"
+    hand_dir.mkdir()
+    for name, text in BY_HAND.items():
+        (hand_dir / f"{name}.py").write_text(_src(text))
+    era = root / "era"
     contrib_era_nets(str(era / "nets_ce"))
-    first, second = _migrate_copy(str(era), tmp_path / "migrated")
-    assert " 0 left unchanged and reported" in first and "0 file(s) changed" in second, (first, second)
-    modules = sorted(f[:-3] for f in os.listdir(tmp_path / "migrated" / "nets_ce") if f != "__init__.py")
-    # Every migrated module imports; two nets are built next to the installed tf_slim originals.
-    jobs = [{"id": f"import:{name}", "module": f"nets_ce.{name}", "snippet": "", "expected": []} for name in modules]
+    era_reports = _migrate_copy(str(era), root / "era_migrated")
+    return {"reports": reports, "paths": paths, "hand_dir": str(hand_dir), "era": era_reports,
+            "era_dir": root / "era_migrated"}
+
+
+def _era_modules(migrated):
+    return sorted(f[:-3] for f in os.listdir(migrated["era_dir"] / "nets_ce") if f != "__init__.py")
+
+
+@pytest.fixture(scope="module")
+def built(migrated):
+    """One child builds the migrated trees, the hand ports and the contrib-era nets: ``(results, stdout)``."""
+    jobs = [{"id": f"import:{name}", "module": f"nets_ce.{name}", "snippet": "", "expected": []}
+            for name in _era_modules(migrated)]
     for net, (snippet, suffix) in NET_BUILDS.items():
         for which, module in (("migrated", f"nets_ce.{net}"), ("tf_slim", f"tf_slim.nets.{net}")):
             jobs.append({"id": f"{net}:{which}", "module": module, "snippet": _src(snippet),
                          "expected_suffix": [suffix, "l2", NET_SCALES[net]]})
-    results, _ = _build(jobs, [str(tmp_path / "migrated")])
+    for tree, (module, hand, snippet, expected) in CASES.items():  # train_script last (see CASES)
+        for which, name in (("migrated", module), ("by_hand", hand)):
+            jobs.append({"id": f"{tree}:{which}", "module": name, "snippet": _src(snippet), "expected": expected,
+                         "run_main": tree == "train_script" and which == "migrated"})
+    return _build(jobs, [*migrated["paths"], migrated["hand_dir"], str(migrated["era_dir"])])
+
+
+@pytest.mark.parametrize("tree", list(CASES))
+def test_migrated_tree_builds_with_the_losses_of_the_hand_port(migrated, built, tree):
+    results, _ = built
+    first, second = migrated["reports"][tree]
+    assert "left unchanged and reported" in first and " 0 left unchanged and reported" in first, first
+    assert "0 file(s) changed" in second, second  # a second run is a no-op
+    ported, by_hand = results[f"{tree}:migrated"], results[f"{tree}:by_hand"]
+    assert ported["names"] == by_hand["names"]
+    assert len(ported["names"]) == sum(1 for _ in CASES[tree][3])
+    for got in (ported, by_hand):
+        np.testing.assert_allclose(got["values"], got["numpy"], rtol=RTOL_F32)
+        assert sum(got["values"]) > 0  # (zero-initialized biases give zero L1 terms)
+
+
+def test_the_migrated_entry_point_trains(built):
+    _, stdout = built
+    steps = [line.split() for line in stdout.splitlines() if line[:2] in ("0 ", "1 ", "2 ")]
+    assert [s[0] for s in steps] == ["0", "1", "2"] and all(np.isfinite(float(s[1])) for s in steps)
+
+
+@pytest.fixture
+def migrated_module(migrated, monkeypatch):
+    """``import(tree, module)``: the migrated module, imported in this process from its tree's copy.
+
+    The tree's top-level package leaves ``sys.modules`` (and its root ``sys.path``) after the test.
+    """
+    tops = []
+
+    def load(tree, module):
+        path = migrated["paths"][list(CASES).index(tree)]
+        top = module.split(".")[0]
+        assert top not in sys.modules, f"a module {top!r} is imported already; the tree's would not be"
+        tops.append(top)
+        monkeypatch.syspath_prepend(path)
+        importlib.invalidate_caches()
+        m = importlib.import_module(module)
+        assert m.__file__.startswith(path + os.sep), (m.__file__, path)
+        return m
+
+    yield load
+    for name in [n for n in sys.modules if n.split(".")[0] in tops]:
+        del sys.modules[name]
+
+
+def _penalty(values, kind, scale):
+    return float(sum((np_l1 if kind == "l1" else np_l2_tf1)(v, scale) for v in values))
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("tree", list(BRIDGED))
+def test_migrated_trees_run_inside_tf1layer_with_the_same_losses(migrated_module, tree):
+    """The migrated code as a Keras layer, under the flavor this run uses (`make test` runs both)."""
+    import tensorflow as tf
+
+    from compat_reg.keras import TF1Layer
+
+    fn, shape = BRIDGED[tree]
+    module, _, _, expected = CASES[tree]
+    namespace = {"tf": tf, "m": migrated_module(tree, module)}
+    exec(_src(fn), namespace)
+    layer = TF1Layer(namespace["fn"], name=tree)
+    layer(tf.ones(shape))
+    variables = {name: np.asarray(v) for name, v in layer.tf1_variables.items()}
+    losses = float(sum(np.asarray(loss, np.float64) for loss in layer.losses))
+    want = sum(_penalty([variables[n] for n in names], kind, scale) for names, kind, scale in expected)
+    assert want > 0
+    np.testing.assert_allclose(losses, want, rtol=RTOL_F32, err_msg=tree)
+
+
+# --- tf_slim's own nets, restored to contrib-era imports and migrated back ------------------
+
+
+def test_contrib_era_nets_migrate_back_and_build_with_the_same_losses(migrated, built):
+    first, second = migrated["era"]
+    assert " 0 left unchanged and reported" in first and "0 file(s) changed" in second, (first, second)
+    results, _ = built
+    # Every migrated module imports; two nets are built next to the installed tf_slim originals.
+    assert {f"import:{name}" for name in _era_modules(migrated)} <= set(results)
+    assert len(_era_modules(migrated)) > 5
     for net in NET_BUILDS:
-        migrated, original = results[f"{net}:migrated"], results[f"{net}:tf_slim"]
-        assert migrated["names"] == original["names"] and len(migrated["names"]) > 3
-        assert migrated["variables"] == original["variables"]
+        ported, original = results[f"{net}:migrated"], results[f"{net}:tf_slim"]
+        assert ported["names"] == original["names"] and len(ported["names"]) > 3
+        assert ported["variables"] == original["variables"]
         # TF1 names the loss ops after the layer's kernel, not the variable: the count per `weights`
         # variable and the sum against NumPy.
-        for got in (migrated, original):
+        for got in (ported, original):
             assert len(got["expected_variables"][0]) == len(got["names"])
             np.testing.assert_allclose(np.sum(np.float64(got["values"])), got["numpy"][0], rtol=RTOL_F32)
