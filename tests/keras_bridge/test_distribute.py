@@ -201,7 +201,7 @@ def test_multi_worker_mirrored_two_local_workers(one_device):
             )
             procs.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "tests.keras_bridge._mwms_worker", outs[i]],
+                    [sys.executable, "-m", "tests.keras_bridge._mwms_worker", outs[i], *outs],
                     cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                 )
             )

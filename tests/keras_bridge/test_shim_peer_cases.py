@@ -103,8 +103,10 @@ class GraphTruth:
         return {n: (tuple(v.shape.as_list()), v.dtype.base_dtype.name) for n, v in self.variables.items()}
 
     def evaluate(self, values):
+        """``[regularization, outputs]`` at ``values``; a variable not in ``values`` at its initial value
+        (as in a fresh build: the truth is shared by the tests of a case, see ``truth``)."""
         with self.graph.as_default():
-            for name, value in values.items():
+            for name, value in {**self.initial, **values}.items():
                 self.variables[name].load(value, self.session)
             return self.session.run([self.regularization, self.outputs], {self.placeholder: self.x})
 
@@ -126,17 +128,29 @@ def _fresh_global_graph():
     tf.compat.v1.reset_default_graph()
 
 
-@pytest.fixture
-def truth():
-    made = []
+@pytest.fixture(scope="module")
+def _truths():
+    """``{(case id, driver, inputs): GraphTruth}``: each case's graph built once for the module.
 
-    def build(case, x):
-        made.append(GraphTruth(case, x))
-        return made[-1]
-
-    yield build
-    for t in made:
+    The eager test, the functional-model test and (tf_keras) the official-shim reference read the
+    same truth of a case; it is read-only for them (``evaluate`` loads every variable it runs with,
+    ``notes`` are recorded at build time only), so one build serves them all.
+    """
+    made = {}
+    yield made
+    for t in made.values():
         t.close()
+
+
+@pytest.fixture
+def truth(_truths):
+    def build(case, x):
+        key = (case.id, case.driver, x.shape, x.tobytes())
+        if key not in _truths:
+            _truths[key] = GraphTruth(case, x)
+        return _truths[key]
+
+    return build
 
 
 def _specs(layer):

@@ -25,25 +25,58 @@ pytestmark = pytest.mark.keras
 GRAD_ATOL = 1e-7
 
 
+class _GraphReference:
+    """``case`` built once in a fresh ``tf.Graph`` + ``Session`` on a placeholder of one static input shape."""
+
+    def __init__(self, case, shape, is_training):
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            self.inputs = tf.compat.v1.placeholder(tf.float32, shape)
+            self.outputs = case.fn(self.inputs, is_training=is_training)
+            self.variables = {F.tf1_name(v): v for v in tf.compat.v1.global_variables()}
+            self.reg = tf.compat.v1.losses.get_regularization_loss()
+            trainable = tf.compat.v1.trainable_variables()
+            self.trainable = [(F.tf1_name(v), v.shape.as_list(), g)
+                              for v, g in zip(trainable, tf.gradients(self.reg, trainable))]
+            self.session = tf.compat.v1.Session(graph=self.graph)
+            self.session.run(tf.compat.v1.global_variables_initializer())
+
+    def run(self, x, values):
+        """(reg_loss, outputs, {name: grad}) with every variable loaded from ``values`` (by TF1 name)."""
+        with self.graph.as_default():
+            for name, var in self.variables.items():
+                var.load(values[name], self.session)
+            grads = [g for _, _, g in self.trainable if g is not None]
+            reg_v, out_v, grad_vs = self.session.run([self.reg, self.outputs, grads], {self.inputs: x})
+        grad_vs = iter(grad_vs)
+        grad_v = {name: (np.zeros(shape, np.float32) if g is None else next(grad_vs))
+                  for name, shape, g in self.trainable}
+        return reg_v, out_v, grad_v
+
+
+_REFERENCES = {}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _close_references():
+    yield
+    for ref in _REFERENCES.values():
+        ref.session.close()
+    _REFERENCES.clear()
+
+
 def _graph_reference(case, x, values, is_training=False):
-    """(reg_loss, outputs, {name: grad}, trainable names, all names) of ``case`` in a fresh graph."""
-    graph = tf.Graph()
-    with graph.as_default():
-        outputs, variables = F.build_in_graph(case, x, is_training=is_training)
-        reg = tf.compat.v1.losses.get_regularization_loss()
-        trainable = tf.compat.v1.trainable_variables()
-        grads = tf.gradients(reg, trainable)
-        with tf.compat.v1.Session(graph=graph) as sess:
-            sess.run(tf.compat.v1.global_variables_initializer())
-            for name, var in variables.items():
-                var.load(values[name], sess)
-            reg_v, out_v = sess.run([reg, outputs])
-            grad_v = {}
-            for var, g in zip(trainable, grads):
-                grad_v[F.tf1_name(var)] = (
-                    np.zeros(var.shape.as_list(), np.float32) if g is None else sess.run(g)
-                )
-    return reg_v, out_v, grad_v, {F.tf1_name(v) for v in trainable}, set(variables)
+    """(reg_loss, outputs, {name: grad}, trainable names, all names) of ``case`` in graph mode.
+
+    One graph per (case, input shape, is_training) for the module: every call loads all the
+    variables from ``values`` and feeds ``x`` (the state of a fresh build with those values).
+    """
+    key = (case.id, tuple(x.shape), is_training)
+    if key not in _REFERENCES:
+        _REFERENCES[key] = _GraphReference(case, tuple(x.shape), is_training)
+    ref = _REFERENCES[key]
+    reg_v, out_v, grad_v = ref.run(x, values)
+    return reg_v, out_v, grad_v, {name for name, _, _ in ref.trainable}, set(ref.variables)
 
 
 def _keras_side(layer, x):
