@@ -4,14 +4,17 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 # pytest-xdist over the machine's cores; --dist loadfile keeps a module's tests (and its shared
-# module-scoped graphs) in one worker. `make test PYTEST_WORKERS=0` runs in one process.
+# module-scoped graphs) in one worker; modules go out longest first (tests/_schedule.py), not
+# most-tests first. `make test PYTEST_WORKERS=0` runs in one process.
 PYTEST_WORKERS ?= auto
-PYTEST := $(PY) -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile
+PYTEST := $(PY) -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # Quieter TensorFlow logs; CPU only.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export CUDA_VISIBLE_DEVICES ?=
-export PYTHONDONTWRITEBYTECODE = 1
+# Bytecode is cached as Python does by default (__pycache__/, git-ignored): every pytest worker and
+# child process would otherwise recompile the checkout and re-rewrite the test modules' asserts.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: setup demo test test-keras3 test-tf-keras test-jax test-matrix test-matrix-oldest wheel bench clean
 
