@@ -3,7 +3,8 @@
 These tests run in ``make test``'s separate ``KERAS_BACKEND=jax pytest -m backend``
 run (Keras picks its backend once per process); in any other run they are skipped
 with that reason. The TensorFlow-backend references run in a subprocess with
-``KERAS_BACKEND=tensorflow``.
+``KERAS_BACKEND=tensorflow``, started at its module's first test (``Python``) so that
+its imports overlap the module's other tests.
 """
 
 import json
@@ -40,27 +41,31 @@ def env_for(backend):
     return env
 
 
-def run_python(backend, code, *args, timeout=300):
-    """Run ``python -c code args`` on ``backend``; its last stdout line parsed as JSON."""
-    proc = subprocess.run([sys.executable, "-c", code, *args], env=env_for(backend), cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+class Python:
+    """``python -c code`` on ``backend``, started now (it imports while this process goes on).
+
+    ``result(*lines)`` sends ``lines`` to its stdin (what it needs from this process,
+    once written), waits and parses its last stdout line as JSON.
+    """
+
+    def __init__(self, backend, code, timeout=300):
+        self.backend, self._timeout = backend, timeout
+        self._proc = subprocess.Popen([sys.executable, "-c", code], env=env_for(backend), cwd=ROOT,
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def result(self, *lines):
+        stdout, stderr = self._proc.communicate("".join(f"{line}\n" for line in lines), timeout=self._timeout)
+        assert self._proc.returncode == 0, f"{self.backend}: {stderr[-3000:]}"
+        return json.loads(stdout.strip().splitlines()[-1])
+
+    def stop(self):
+        """End it if no test read it (a failure before its ``result``)."""
+        if self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.communicate()
 
 
 def start_cli(backend_of_parent, *argv):
     """Start ``python -m migration.cli argv`` with this process' Keras on ``backend_of_parent``."""
     return subprocess.Popen([sys.executable, "-m", "migration.cli", *argv], env=env_for(backend_of_parent),
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def run_python_on(backends, code, *args, timeout=300):
-    """``run_python`` on several backends at once (concurrent subprocesses): ``{backend: parsed result}``."""
-    procs = {b: subprocess.Popen([sys.executable, "-c", code, *args], env=env_for(b), cwd=ROOT,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for b in backends}
-    out = {}
-    for b, proc in procs.items():
-        stdout, stderr = proc.communicate(timeout=timeout)
-        assert proc.returncode == 0, f"{b}: {stderr[-3000:]}"
-        out[b] = json.loads(stdout.strip().splitlines()[-1])
-    return out

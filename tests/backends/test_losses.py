@@ -10,7 +10,7 @@ from compat_reg.keras import add_callable_loss
 from tests.backends import models
 from tests.backends._support import NON_TF
 from tests.backends._support import current_backend
-from tests.backends._support import run_python_on
+from tests.backends._support import Python
 
 pytestmark = [pytest.mark.backend, pytest.mark.keras, NON_TF]
 
@@ -100,8 +100,17 @@ print(json.dumps({"backend": keras.backend.backend(), "history": h.history}))
 """
 
 
-def test_loss_split_on_torch_logs_what_it_logs_on_tensorflow():
-    runs = run_python_on(("torch", "tensorflow"), _LOSS_SPLIT)
+@pytest.fixture(scope="module", autouse=True)
+def loss_split_runs():
+    """``_LOSS_SPLIT`` on torch and on TensorFlow, started at the module's first test (read by the test below)."""
+    runs = {b: Python(b, _LOSS_SPLIT) for b in ("torch", "tensorflow")}
+    yield runs
+    for run in runs.values():
+        run.stop()
+
+
+def test_loss_split_on_torch_logs_what_it_logs_on_tensorflow(loss_split_runs):
+    runs = {b: run.result() for b, run in loss_split_runs.items()}
     torch_h, tf_h = runs["torch"]["history"], runs["tensorflow"]["history"]
     assert sorted(torch_h) == sorted(tf_h) == ["loss", "loss_no_weight_decay", "regularization_loss"]
     for key in tf_h:

@@ -4,6 +4,7 @@ References: NumPy formulas (TF1's conventions: L2 is ``s * sum(w**2) / 2``) and 
 same model on the TensorFlow backend in a subprocess, at float32 rtol 1e-6.
 """
 
+import json
 import os
 
 import numpy as np
@@ -13,7 +14,7 @@ import compat_reg
 from tests.backends import models
 from tests.backends._support import NON_TF
 from tests.backends._support import current_backend
-from tests.backends._support import run_python
+from tests.backends._support import Python
 
 pytestmark = [pytest.mark.backend, pytest.mark.keras, NON_TF]
 
@@ -69,19 +70,28 @@ def test_orthogonality_matches_numpy():
 _TF_REFERENCE = """
 import json, sys, numpy as np, keras
 from tests.backends import models
+weights, saved = json.loads(sys.stdin.readline())  # sent once this process has written them
 m = models.build()
-with np.load(sys.argv[1]) as f:
+with np.load(weights) as f:
     m.set_weights([f[f"w{i}"] for i in range(len(f.files))])
 before = models.losses(m)
 history = models.fit(m)
-loaded = keras.saving.load_model(sys.argv[2])
+loaded = keras.saving.load_model(saved)
 print(json.dumps({"backend": keras.backend.backend(), "losses": before, "history": history,
                   "after": models.losses(m), "loaded": models.losses(loaded)}))
 """
 
 
+@pytest.fixture(scope="module", autouse=True)
+def tf_reference():
+    """The TensorFlow-backend process, started at the module's first test: it imports while the tests run."""
+    proc = Python("tensorflow", _TF_REFERENCE)
+    yield proc
+    proc.stop()
+
+
 @pytest.fixture(scope="module")
-def on_both(tmp_path_factory):
+def on_both(tmp_path_factory, tf_reference):
     """The model on this backend and on TensorFlow (a subprocess): losses, fit history, a .keras round trip."""
     import keras
 
@@ -96,7 +106,7 @@ def on_both(tmp_path_factory):
     here["loaded"] = models.losses(keras.saving.load_model(saved))
     here["history"] = models.fit(m)
     here["after"] = models.losses(m)
-    tf_side = run_python("tensorflow", _TF_REFERENCE, weights, saved)
+    tf_side = tf_reference.result(json.dumps([weights, saved]))
     assert tf_side["backend"] == "tensorflow"
     return here, tf_side
 
