@@ -4,7 +4,6 @@ References: NumPy formulas (TF1's conventions: L2 is ``s * sum(w**2) / 2``) and 
 same model on the TensorFlow backend in a subprocess, at float32 rtol 1e-6.
 """
 
-import json
 import os
 
 import numpy as np
@@ -14,7 +13,6 @@ import compat_reg
 from tests.backends import models
 from tests.backends._support import NON_TF
 from tests.backends._support import current_backend
-from tests.backends._support import Python
 
 pytestmark = [pytest.mark.backend, pytest.mark.keras, NON_TF]
 
@@ -68,26 +66,24 @@ def test_orthogonality_matches_numpy():
 
 # The TensorFlow backend's view of the same model, weights and data (and of the .keras file saved here).
 _TF_REFERENCE = """
-import json, sys, numpy as np, keras
+import numpy as np, keras
 from tests.backends import models
-weights, saved = json.loads(sys.stdin.readline())  # sent once this process has written them
+weights, saved = ARGS
 m = models.build()
 with np.load(weights) as f:
     m.set_weights([f[f"w{i}"] for i in range(len(f.files))])
 before = models.losses(m)
 history = models.fit(m)
 loaded = keras.saving.load_model(saved)
-print(json.dumps({"backend": keras.backend.backend(), "losses": before, "history": history,
-                  "after": models.losses(m), "loaded": models.losses(loaded)}))
+RESULT = {"backend": keras.backend.backend(), "losses": before, "history": history,
+          "after": models.losses(m), "loaded": models.losses(loaded)}
 """
 
 
 @pytest.fixture(scope="module", autouse=True)
-def tf_reference():
-    """The TensorFlow-backend process, started at the module's first test: it imports while the tests run."""
-    proc = Python("tensorflow", _TF_REFERENCE)
-    yield proc
-    proc.stop()
+def tf_reference(servers):
+    """The TensorFlow-backend server, started (if not yet) at the module's first test: it imports meanwhile."""
+    return servers("tensorflow")
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +102,7 @@ def on_both(tmp_path_factory, tf_reference):
     here["loaded"] = models.losses(keras.saving.load_model(saved))
     here["history"] = models.fit(m)
     here["after"] = models.losses(m)
-    tf_side = tf_reference.result(json.dumps([weights, saved]))
+    tf_side = tf_reference.submit(_TF_REFERENCE, weights, saved).result()
     assert tf_side["backend"] == "tensorflow"
     return here, tf_side
 
