@@ -41,6 +41,11 @@ def fit(model, epochs=3):
     return [float(v) for v in history.history["loss"]]
 
 
+def build_unnamed():
+    """One auto-named Dense layer: its weights are ``sequential/dense/...`` in a fresh Keras session only."""
+    return keras.Sequential([keras.Input((6,)), keras.layers.Dense(2, kernel_regularizer=compat_reg.l2_regularizer(0.1))])
+
+
 def failing_build():
     """A NEW whose builder raises, for the error path of a child-process side."""
     raise RuntimeError("the port's builder failed on purpose")

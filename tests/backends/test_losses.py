@@ -10,7 +10,6 @@ from compat_reg.keras import add_callable_loss
 from tests.backends import models
 from tests.backends._support import NON_TF
 from tests.backends._support import current_backend
-from tests.backends._support import run_python_on
 
 pytestmark = [pytest.mark.backend, pytest.mark.keras, NON_TF]
 
@@ -89,19 +88,25 @@ def test_orthogonality_of_two_kernels_as_a_callable_loss_trains_with_fit():
 
 
 _LOSS_SPLIT = """
-import json, numpy as np, keras
+import numpy as np, keras
 from compat_reg.keras import LossSplit
 from tests.backends import models
 m = models.build()
 m.set_weights(models.seeded_weights(m))
 m.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse")
 h = m.fit(models.INPUTS, models.TARGETS, batch_size=4, epochs=2, shuffle=False, verbose=0, callbacks=[LossSplit()])
-print(json.dumps({"backend": keras.backend.backend(), "history": h.history}))
+RESULT = {"backend": keras.backend.backend(), "history": h.history}
 """
 
 
-def test_loss_split_on_torch_logs_what_it_logs_on_tensorflow():
-    runs = run_python_on(("torch", "tensorflow"), _LOSS_SPLIT)
+@pytest.fixture(scope="module", autouse=True)
+def loss_split_runs(servers):
+    """``_LOSS_SPLIT`` on torch and on TensorFlow, queued at the module's first test (read by the test below)."""
+    return {b: servers(b).submit(_LOSS_SPLIT) for b in ("torch", "tensorflow")}
+
+
+def test_loss_split_on_torch_logs_what_it_logs_on_tensorflow(loss_split_runs):
+    runs = {b: run.result() for b, run in loss_split_runs.items()}
     torch_h, tf_h = runs["torch"]["history"], runs["tensorflow"]["history"]
     assert sorted(torch_h) == sorted(tf_h) == ["loss", "loss_no_weight_decay", "regularization_loss"]
     for key in tf_h:

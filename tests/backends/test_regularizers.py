@@ -13,7 +13,6 @@ import compat_reg
 from tests.backends import models
 from tests.backends._support import NON_TF
 from tests.backends._support import current_backend
-from tests.backends._support import run_python
 
 pytestmark = [pytest.mark.backend, pytest.mark.keras, NON_TF]
 
@@ -67,21 +66,28 @@ def test_orthogonality_matches_numpy():
 
 # The TensorFlow backend's view of the same model, weights and data (and of the .keras file saved here).
 _TF_REFERENCE = """
-import json, sys, numpy as np, keras
+import numpy as np, keras
 from tests.backends import models
+weights, saved = ARGS
 m = models.build()
-with np.load(sys.argv[1]) as f:
+with np.load(weights) as f:
     m.set_weights([f[f"w{i}"] for i in range(len(f.files))])
 before = models.losses(m)
 history = models.fit(m)
-loaded = keras.saving.load_model(sys.argv[2])
-print(json.dumps({"backend": keras.backend.backend(), "losses": before, "history": history,
-                  "after": models.losses(m), "loaded": models.losses(loaded)}))
+loaded = keras.saving.load_model(saved)
+RESULT = {"backend": keras.backend.backend(), "losses": before, "history": history,
+          "after": models.losses(m), "loaded": models.losses(loaded)}
 """
 
 
+@pytest.fixture(scope="module", autouse=True)
+def tf_reference(servers):
+    """The TensorFlow-backend server, started (if not yet) at the module's first test: it imports meanwhile."""
+    return servers("tensorflow")
+
+
 @pytest.fixture(scope="module")
-def on_both(tmp_path_factory):
+def on_both(tmp_path_factory, tf_reference):
     """The model on this backend and on TensorFlow (a subprocess): losses, fit history, a .keras round trip."""
     import keras
 
@@ -96,7 +102,7 @@ def on_both(tmp_path_factory):
     here["loaded"] = models.losses(keras.saving.load_model(saved))
     here["history"] = models.fit(m)
     here["after"] = models.losses(m)
-    tf_side = run_python("tensorflow", _TF_REFERENCE, weights, saved)
+    tf_side = tf_reference.submit(_TF_REFERENCE, weights, saved).result()
     assert tf_side["backend"] == "tensorflow"
     return here, tf_side
 

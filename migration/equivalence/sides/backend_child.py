@@ -4,7 +4,8 @@ Started by ``child_process.ChildSide`` as ``python -m <package>.sides.backend_ch
 DIR`` with ``KERAS_BACKEND`` set. It builds NEW (imported by ``module:attr``) and
 answers one request per line on stdin, ``{"op": method, "args": {...}}``, with one
 JSON line on its protocol channel (the original stdout; the user's prints go to
-stderr). Arrays cross in both directions as ``.npz`` files in ``DIR``
+stderr). ``release`` drops the side and clears Keras' session, so a parent that
+keeps the child (``child_process.reuse_children``) can ``init`` the next NEW in it. Arrays cross in both directions as ``.npz`` files in ``DIR``
 (``encode`` / ``decode``: an array in a message is ``{"__npz__": key}``).
 
 ``BackendSide`` is the in-process ``KerasSide`` with everything TensorFlow-specific
@@ -362,6 +363,11 @@ def serve(directory, stdin, proto):
         if op == "close":
             write_message(proto, directory, f"resp{n}", {"result": None})
             return
+        if op == "release":  # kept by the parent for its next check (child_process.reuse_children)
+            side, user_files = None, set()
+            keras.utils.clear_session()  # the next NEW is named as in a fresh process (dense, not dense_1)
+            write_message(proto, directory, f"resp{n}", {"result": None})
+            continue
         try:
             if op == "init":
                 user_files = _user_files([args["new"]] + ([args["loss"]] if ":" in args["loss"] else []))
@@ -403,6 +409,11 @@ def main(argv):
     proto = os.fdopen(os.dup(sys.stdout.fileno()), "w")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # the user's prints (and C-level output) go to stderr
     serve(directory, sys.stdin, proto)
+    # The parent has every answer and removes DIR. Skip the interpreter's shutdown (TensorFlow's,
+    # torch's and JAX's exit handlers: seconds the parent would wait for at each check's close).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
