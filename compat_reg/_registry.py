@@ -1,9 +1,11 @@
 """Leaf module: the graph-collection keys compat_reg works with, and who regularized what.
 
 Imported by every other compat_reg module and importing none of them (only the
-``_internals`` seam), so that ``collections`` and ``scopes`` (and the Keras
-bridge) share state without importing each other. ``REGULARIZATION_LOSSES`` and
-``DoubleRegularizationWarning`` are defined here and only here.
+``_internals`` seam and the import-free ``_warnings``), so that ``collections`` and
+``scopes`` (and the Keras bridge) share state without importing each other.
+``REGULARIZATION_LOSSES`` is defined here and only here; ``DoubleRegularizationWarning``
+is defined in ``_warnings`` (so that ``pytest.ini`` names it without starting TensorFlow)
+and re-exported here.
 """
 
 import threading as _threading
@@ -11,12 +13,10 @@ import weakref
 
 import tensorflow as tf
 
+from compat_reg._warnings import DoubleRegularizationWarning  # noqa: F401  (defined there, TF-free)
+
 REGULARIZATION_LOSSES = tf.compat.v1.GraphKeys.REGULARIZATION_LOSSES
 """The collection key, ``"regularization_losses"`` (``tf.GraphKeys.REGULARIZATION_LOSSES``)."""
-
-
-class DoubleRegularizationWarning(UserWarning):
-    """A variable is regularized by more than one mechanism (its loss would count twice)."""
 
 
 class GraphState:

@@ -35,6 +35,7 @@ LONGEST_FIRST = (  # measured 2026-12-01 (junit times of both runs, the larger o
     "tests/migration/test_checker_training.py",
     "tests/keras_bridge/test_tf1_layer_backend.py",
     "tests/backends/test_check.py",
+    "tests/backends/test_check_children.py",
 )
 
 
