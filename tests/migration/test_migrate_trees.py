@@ -286,7 +286,9 @@ def migrated(tmp_path_factory):
 
 
 def _era_modules(migrated):
-    return sorted(f[:-3] for f in os.listdir(migrated["era_dir"] / "nets_ce") if f != "__init__.py")
+    """The modules of the contrib-era copy of tf_slim's nets (its ``.py`` files; a ``__pycache__`` is not one)."""
+    names = os.listdir(migrated["era_dir"] / "nets_ce")
+    return sorted(f[:-3] for f in names if f.endswith(".py") and f != "__init__.py")
 
 
 @pytest.fixture(scope="module")
