@@ -16,7 +16,7 @@ export CUDA_VISIBLE_DEVICES ?=
 # child process would otherwise recompile the checkout and re-rewrite the test modules' asserts.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: setup demo test test-keras3 test-tf-keras test-jax test-matrix test-matrix-oldest wheel bench clean
+.PHONY: setup demo test test-keras3 test-tf-keras test-jax test-matrix test-matrix-oldest wheel bench bench-suite clean
 
 setup: $(STAMP)
 
@@ -59,6 +59,10 @@ wheel:
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run_all
+
+# make test of this tree against make test of round 1's last commit, in one run (~15 min; idle machine).
+bench-suite: $(STAMP)
+	$(PY) -m benchmarks.bench_suite --same-files
 
 clean:
 	rm -rf $(VENV) reports

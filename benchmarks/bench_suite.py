@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -56,50 +57,69 @@ def _test_files(tree):
     return found
 
 
-def _run_target(tree, target, ignore):
-    """``(seconds, counts, summary)`` for ``make -C tree target``; ``ignore`` lists test files to leave out."""
+def _run_target(tree, target, ignore, log):
+    """``(wall seconds, CPU seconds, counts, summary)`` for ``make -C tree target``; ``ignore`` lists test files to leave out.
+
+    The run's whole output goes to the file ``log``."""
     env = dict(os.environ, PYTHONPATH=tree, TF_CPP_MIN_LOG_LEVEL="2")
     if ignore:
         env["PYTEST_ADDOPTS"] = " ".join(f"--ignore={f}" for f in ignore)
     cmd = ["make", "-s", "-C", tree, target, f"PY={sys.executable}", "STAMP="]
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), _children_cpu()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, _children_cpu() - cpu_start
+    with open(log, "w", encoding="utf-8") as f:
+        f.write(proc.stdout + proc.stderr)
     lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
     summary = next((ln for ln in reversed(lines) if " in " in ln and _SUMMARY.search(ln)), "")
     counts = {("error" if kind.startswith("error") else kind): int(n) for n, kind in _SUMMARY.findall(summary)}
     if proc.returncode != 0:
         counts["make_exit"] = proc.returncode
-    return seconds, counts, summary or (proc.stdout + proc.stderr)[-2000:]
+    return seconds, cpu, counts, summary or (proc.stdout + proc.stderr)[-2000:]
+
+
+def _children_cpu():
+    """User + system CPU seconds of every finished child process and their waited-for descendants."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _measure(name, tree, ignore=()):
-    """One row per pytest target of ``tree``'s ``make test`` (a target left with no test file is not run)."""
+    """One row per pytest target of ``tree``'s ``make test`` (a target left with no test file is not run).
+
+    Each run's output is kept in ``reports/bench/bench_suite/``."""
     rows = []
+    logs = os.path.join(ROOT, "reports", "bench", "bench_suite")
+    os.makedirs(logs, exist_ok=True)
     kept = set(_test_files(tree)) - set(ignore)
     for target in _make_targets(tree):
         if target == "test-jax" and not any(f.startswith("tests/backends/") for f in kept):
             continue
         print(f"[{name}] make {target} ...", file=sys.stderr, flush=True)
-        seconds, counts, summary = _run_target(tree, target, sorted(ignore))
-        print(f"[{name}] {target}: {seconds:.1f} s  {summary}", file=sys.stderr, flush=True)
-        rows.append({"target": target, "seconds": round(seconds, 1), "counts": counts})
+        log = os.path.join(logs, re.sub(r"[^A-Za-z0-9]+", "-", f"{name}-{target}") + ".txt")
+        seconds, cpu, counts, summary = _run_target(tree, target, sorted(ignore), log)
+        print(f"[{name}] {target}: {seconds:.1f} s wall, {cpu:.1f} s CPU  {summary}", file=sys.stderr, flush=True)
+        rows.append({"target": target, "seconds": round(seconds, 1), "cpu_seconds": round(cpu, 1),
+                     "counts": counts})
     return rows
 
 
 def _total(rows, key=None):
-    if key is None:
-        return sum(r["seconds"] for r in rows)
+    """Sum over the runs of wall seconds (``key=None``), ``"cpu_seconds"``, or a pytest count."""
+    if key is None or key == "cpu_seconds":
+        return sum(r.get(key or "seconds", 0) for r in rows)
     return sum(r["counts"].get(key, 0) for r in rows)
 
 
 def _print_table(results):
-    print(f"{'tree':<34} {'run':<14} {'wall s':>7} {'passed':>7} {'skipped':>8} {'xfailed':>8} {'failed':>7}")
+    print(f"{'tree':<40} {'run':<14} {'wall s':>7} {'CPU s':>7} {'passed':>7} {'skipped':>8} {'xfailed':>8} "
+          f"{'failed':>7}")
     for name, rows in results.items():
-        for r in rows + [{"target": "make test", "seconds": _total(rows),
+        for r in rows + [{"target": "make test", "seconds": _total(rows), "cpu_seconds": _total(rows, "cpu_seconds"),
                           "counts": {k: _total(rows, k) for k in ("passed", "skipped", "xfailed", "failed")}}]:
             c = r["counts"]
-            print(f"{name:<34} {r['target']:<14} {r['seconds']:7.1f} {c.get('passed', 0):7d} "
+            print(f"{name:<40} {r['target']:<14} {r['seconds']:7.1f} {r.get('cpu_seconds', 0):7.1f} "
+                  f"{c.get('passed', 0):7d} "
                   f"{c.get('skipped', 0):8d} {c.get('xfailed', 0):8d} {c.get('failed', 0):7d}")
 
 
@@ -139,20 +159,20 @@ def main(argv=None):
 
     _print_table({**results, **same})
     ratio = _total(results[current]) / _total(results[baseline])
-    print(f"\nmake test: current / baseline = {ratio:.2f}x wall "
-          f"({(1 - ratio) * 100:+.0f}% faster), with {_total(results[current], 'passed')} vs "
-          f"{_total(results[baseline], 'passed')} tests passed")
+    cpu_ratio = _total(results[current], "cpu_seconds") / _total(results[baseline], "cpu_seconds")
+    print(f"\nmake test: current / baseline = {ratio:.2f}x wall, {cpu_ratio:.2f}x CPU, "
+          f"with {_total(results[current], 'passed')} vs {_total(results[baseline], 'passed')} tests passed")
     figures = {"baseline": args.baseline, "current": head, "order": args.order, "runs": results,
-               "ratio_make_test": round(ratio, 3)}
+               "ratio_make_test": round(ratio, 3), "cpu_ratio_make_test": round(cpu_ratio, 3)}
     if same:
         keys = list(same)
         cur = next(k for k in keys if k.startswith("current"))
         base = next(k for k in keys if k.startswith("baseline"))
         same_ratio = _total(same[cur]) / _total(same[base])
-        print(f"the test files both trees have: current / baseline = {same_ratio:.2f}x wall "
-              f"({(1 - same_ratio) * 100:+.0f}% faster), {_total(same[cur], 'passed')} vs "
-              f"{_total(same[base], 'passed')} tests passed")
-        figures.update(same_files=same, ratio_same_files=round(same_ratio, 3))
+        same_cpu = _total(same[cur], "cpu_seconds") / _total(same[base], "cpu_seconds")
+        print(f"the test files both trees have: current / baseline = {same_ratio:.2f}x wall, {same_cpu:.2f}x CPU, "
+              f"with {_total(same[cur], 'passed')} vs {_total(same[base], 'passed')} tests passed")
+        figures.update(same_files=same, ratio_same_files=round(same_ratio, 3), cpu_ratio_same_files=round(same_cpu, 3))
     os.makedirs(os.path.dirname(args.json), exist_ok=True)
     with open(args.json, "w", encoding="utf-8") as f:
         json.dump(figures, f, indent=2)
